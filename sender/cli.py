@@ -1,0 +1,311 @@
+"""The `drip` command. Heavy modules are imported inside commands so that
+`drip --help` answers at once."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from sender.errors import DripError
+
+if TYPE_CHECKING:
+    from sender.engine import Engine
+    from sender.settings import Settings
+
+app = typer.Typer(
+    help="Turn a long article into a drip email course and send it on each subscriber's clock.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+subscribers_app = typer.Typer(help="Add, import and list subscribers.", no_args_is_help=True)
+app.add_typer(subscribers_app, name="subscribers")
+
+
+class State:
+    project: Path = Path(".")
+    overrides: dict[str, str] = {}  # noqa: RUF012 - one CLI invocation per process
+
+
+def settings() -> Settings:
+    from sender.settings import load_settings
+
+    return load_settings(State.project, State.overrides)
+
+
+def engine(clock: Any = None) -> Engine:
+    from sender.engine import project_engine
+    from sender.schedule import system_clock
+
+    return project_engine(settings(), clock or system_clock)
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+@app.callback()
+def root(
+    project: Annotated[Path, typer.Option("--project", "-C", help="Project folder (holds dripcourse.toml).")]
+    = Path("."),
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", "-s", metavar="NAME=VALUE", help="Override a setting (see `drip settings`).")] = None,
+) -> None:
+    State.project = project
+    State.overrides = {}
+    for item in set_ or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise DripError(f"--set {item!r}: expected NAME=VALUE")
+        State.overrides[name.strip()] = value
+
+
+@app.command("settings")
+def settings_cmd() -> None:
+    """Print every setting, its value, and where the value came from."""
+    from rich.table import Table
+
+    from sender.settings import SETTINGS
+
+    s = settings()
+    table = Table("setting", "value", "from", "help")
+    for setting in SETTINGS:
+        value = getattr(s, setting.name)
+        shown = "(hidden)" if setting.secret and value else ("" if value is None else str(value))
+        table.add_row(setting.name, shown, s.sources[setting.name], setting.help)
+    console().print(table)
+
+
+@app.command()
+def split(
+    article: Annotated[Path, typer.Argument(help="The article: .txt, .md or .html.")],
+    campaign: Annotated[str, typer.Option("--campaign", "-c", help="Campaign slug (folder name).")],
+    lessons: Annotated[int | None, typer.Option(help="How many lessons (default: one per section).")]
+    = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="txt, md or html (default: by extension).")]
+    = None,
+    force: Annotated[bool, typer.Option(help="Overwrite lesson files edited by hand.")] = False,
+) -> None:
+    """Split an article into a campaign folder of lesson files."""
+    if not article.is_file():
+        raise DripError(f"article file not found: {article}")
+    from sender.content import split_article
+
+    target = settings().path("campaigns_dir") / campaign
+    report = split_article(article, target, lessons=lessons, fmt=fmt, force=force)
+    out = console()
+    for note in report.notes:
+        out.print(f"note: {note}")
+    for path in report.lesson_files:
+        out.print(f"wrote {path}")
+    _print_findings(report.findings)
+
+
+def _print_findings(findings: list[Any]) -> int:
+    errors = 0
+    for finding in findings:
+        print(str(finding), file=sys.stderr)
+        errors += finding.severity == "error"
+    return errors
+
+
+@app.command()
+def lint(campaign: Annotated[str, typer.Argument(help="Campaign slug.")]) -> None:
+    """Check a campaign's lessons; exits non-zero only on errors."""
+    from sender.content import lint_campaign
+
+    folder = settings().path("campaigns_dir") / campaign
+    if not folder.is_dir():
+        raise DripError(f"no campaign folder {folder}")
+    if _print_findings(lint_campaign(folder)):
+        raise typer.Exit(1)
+
+
+@app.command()
+def render(
+    campaign: Annotated[str, typer.Argument(help="Campaign slug.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
+    name: Annotated[str, typer.Option(help="Sample subscriber's name.")] = "Alex Sample",
+    email: Annotated[str, typer.Option(help="Sample subscriber's address.")] = "alex@example.com",
+    timezone: Annotated[str, typer.Option(help="Sample subscriber's time zone.")] = "UTC",
+) -> None:
+    """Write .html, .txt and .eml files for every lesson, for a sample subscriber."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from sender.campaign import load_campaign
+    from sender.messages import compose
+    from sender.render import Renderer
+    from sender.subscribers import check_timezone, normalise_email
+
+    s = settings()
+    loaded = load_campaign(s.path("campaigns_dir") / campaign)
+    renderer = Renderer(s.path("templates_dir"), s)
+    sample = SimpleNamespace(id=0, email=normalise_email(email), name=name,
+                             timezone=check_timezone(timezone), fields={})
+    out.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    for lesson in loaded.lessons:
+        message = compose(
+            settings=s, renderer=renderer, compiled=renderer.compile(loaded, lesson),
+            subscriber=sample, signing_key=s.signing_key or "preview-only", now=now,
+            delivery_key=f"preview:{loaded.slug}:{lesson.key}:{sample.email}",
+        )
+        (out / f"{lesson.key}.html").write_text(message.html, encoding="utf-8")
+        (out / f"{lesson.key}.txt").write_text(message.text, encoding="utf-8")
+        (out / f"{lesson.key}.eml").write_bytes(message.as_email().as_bytes())
+        kb = len(message.html.encode()) / 1024
+        console().print(f"{lesson.key}: {message.subject!r} ({kb:.1f} KB HTML)")
+    console().print(f"wrote {len(loaded.lessons) * 3} files to {out}")
+
+
+@subscribers_app.command("add")
+def subscribers_add(
+    email: Annotated[str, typer.Argument(help="Email address.")],
+    name: Annotated[str, typer.Option(help="Full name.")] = "",
+    timezone: Annotated[str | None, typer.Option(help="IANA time zone, e.g. Europe/Lisbon.")] = None,
+    consent_source: Annotated[str, typer.Option(help="Where consent was given.")] = "cli",
+) -> None:
+    """Add or update one subscriber (consented, active)."""
+    from datetime import UTC, datetime
+
+    from sender.store import Store
+    from sender.subscribers import add_subscriber
+
+    with Store(settings().resolved_database_url) as store:
+        _, created = add_subscriber(store, email, now=datetime.now(UTC), name=name,
+                                    timezone=timezone, consent_source=consent_source)
+    console().print(("added " if created else "updated ") + email)
+
+
+@subscribers_app.command("import")
+def subscribers_import(
+    file: Annotated[Path, typer.Argument(help="CSV with an 'email' column; name, timezone optional.")],
+    consent_source: Annotated[str, typer.Option(help="Where these people consented.")] = "import",
+) -> None:
+    """Import subscribers from CSV; bad rows are reported, never abort the import."""
+    if not file.is_file():
+        raise DripError(f"CSV file not found: {file}")
+    from datetime import UTC, datetime
+
+    from rich.progress import Progress
+
+    from sender.store import Store
+    from sender.subscribers import import_csv
+
+    with file.open(encoding="utf-8-sig") as handle:
+        total = max(sum(1 for _ in handle) - 1, 0)
+    with Store(settings().resolved_database_url) as store, Progress(console=console()) as bar:
+        task = bar.add_task(f"importing {file.name}", total=total)
+        report = import_csv(store, file, now=datetime.now(UTC), consent_source=consent_source,
+                            progress=lambda n: bar.advance(task, n))
+    console().print(f"accepted {report.accepted}, updated {report.updated}, "
+                    f"rejected {len(report.rejected)}")
+    for row, reason in report.rejected:
+        print(f"{file}:{row}: rejected: {reason}", file=sys.stderr)
+
+
+@subscribers_app.command("list")
+def subscribers_list(limit: Annotated[int, typer.Option(help="At most this many.")] = 100) -> None:
+    """List subscribers."""
+    from rich.table import Table
+
+    from sender.store import Store
+
+    table = Table("email", "name", "timezone", "status", "consent")
+    with Store(settings().resolved_database_url) as store:
+        for s in store.subscribers(limit):
+            table.add_row(s.email, s.name, s.timezone or "", s.status, s.consent_source or "")
+    console().print(table)
+
+
+@app.command()
+def enrol(
+    campaign: Annotated[str, typer.Argument(help="Campaign slug.")],
+    email: Annotated[list[str] | None, typer.Option(help="Only these subscribers (repeatable).")]
+    = None,
+) -> None:
+    """Enrol subscribers in a course (all active subscribers unless --email is given)."""
+    from sender.subscribers import normalise_email
+
+    emails = [normalise_email(e) for e in email] if email else None
+    new = engine().enrol(campaign, emails)
+    console().print(f"enrolled {new} new subscriber(s) in {campaign}")
+
+
+@app.command()
+def tick() -> None:
+    """Send every lesson that is due now."""
+    report = engine().tick()
+    _print_tick(report)
+
+
+def _print_tick(report: Any) -> None:
+    console().print(f"sent {report.sent}, failed {report.failed}, completed {report.completed}"
+                    + (f", skipped {report.skipped} already delivered" if report.skipped else ""))
+    for error in report.errors[:20]:
+        print(f"failed: {error}", file=sys.stderr)
+
+
+@app.command()
+def serve() -> None:
+    """Run in the foreground, waking every `tick_seconds` to send what is due."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    eng = engine()
+    scheduler = BlockingScheduler(timezone="UTC")
+    # The store decides what is due; APScheduler only wakes us up (its job
+    # store can't be shared between processes, so it holds no state here).
+    scheduler.add_job(lambda: _print_tick(eng.tick()), "interval",
+                      seconds=eng.settings.tick_seconds, max_instances=1, coalesce=True,
+                      next_run_time=eng.clock())
+    console().print(f"serving: ticking every {eng.settings.tick_seconds}s; Ctrl+C to stop")
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        scheduler.start()
+
+
+@app.command()
+def status() -> None:
+    """Per campaign: enrolments, deliveries by state, and those whose outcome is unknown."""
+    from rich.table import Table
+
+    from sender.store import Store
+
+    table = Table("campaign", "state", "enrolled", "active", "completed", "sent", "failed",
+                  "unknown outcome")
+    with Store(settings().resolved_database_url) as store:
+        for c in store.campaign_summary():
+            e, d = c["enrolments"], c["deliveries"]
+            table.add_row(c["slug"], c["status"] + (f" ({c['paused_reason']})" if c["paused_reason"] else ""),
+                          str(sum(e.values())), str(e.get("active", 0)), str(e.get("completed", 0)),
+                          str(d.get("sent", 0)), str(d.get("failed", 0)), str(d.get("sending", 0)))
+    console().print(table)
+
+
+@app.command()
+def demo(
+    folder: Annotated[Path, typer.Option("--dir", help="Demo project folder (kept between runs).")]
+    = Path("demo"),
+) -> None:
+    """The whole job on this machine: split, enrol, and weeks of sending in seconds."""
+    from sender.demo import run_demo
+
+    run_demo(folder, source_project=State.project, console=console())
+
+
+def main() -> None:
+    try:
+        app()
+    except DripError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

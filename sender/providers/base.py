@@ -1,0 +1,98 @@
+"""The seam between the engine and whatever delivers mail.
+
+Like Django's mail backends: one small base class, each backend one module,
+and the test doubles (memory, outbox, console) are real backends too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import ClassVar, Self
+
+from sender.errors import DripError
+
+# Long List-Unsubscribe URLs stay on one line (RFC 5322 allows 998) rather than
+# being folded right after the colon, which some receivers read badly.
+MESSAGE_POLICY = policy.default.clone(max_line_length=998)
+
+
+class ProviderError(DripError):
+    """A provider URL or configuration is wrong."""
+
+
+def _check_header(name: str, value: str) -> str:
+    # A CR or LF in a header value would let data inject headers of its own.
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"header {name} contains a line break: {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One email to one recipient, rendered and ready to hand over."""
+
+    to: str
+    from_address: str
+    subject: str
+    html: str
+    text: str
+    message_id: str  # stable per delivery, so a retried send is recognisable
+    date: datetime
+    headers: dict[str, str] = field(default_factory=dict)  # List-Unsubscribe, Reply-To, ...
+    delivery_id: int | None = None
+    metadata: dict[str, str] = field(default_factory=dict)  # matched back from webhooks
+
+    def as_email(self) -> EmailMessage:
+        """The RFC 5322 form: multipart/alternative, text first, HTML preferred."""
+        msg = EmailMessage(policy=MESSAGE_POLICY)
+        msg["From"] = _check_header("From", self.from_address)
+        msg["To"] = _check_header("To", self.to)
+        msg["Subject"] = _check_header("Subject", self.subject)
+        msg["Date"] = format_datetime(self.date)
+        msg["Message-ID"] = _check_header("Message-ID", self.message_id)
+        for name, value in self.headers.items():
+            msg[name] = _check_header(name, value)
+        msg.set_content(self.text, cte="quoted-printable")
+        msg.add_alternative(self.html, subtype="html", cte="quoted-printable")
+        return msg
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message: OutgoingMessage
+    ok: bool
+    provider_message_id: str | None = None
+    error: str | None = None
+    permanent: bool = False  # True: retrying will not help (invalid address, inactive recipient)
+
+
+class Provider:
+    """Base class: subclasses implement `send_messages`; `open`/`close` manage
+    connections so a batch reuses one session."""
+
+    scheme: ClassVar[str]
+    name: ClassVar[str]
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def open(self) -> None:
+        """Acquire connections; a no-op for backends that have none."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+    def send_messages(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

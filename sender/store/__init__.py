@@ -1,0 +1,324 @@
+"""The store: every query the engine needs, named, in one place.
+
+The database, not APScheduler, is the source of truth for who gets what and
+when. Rows are claimed inside one transaction (`FOR UPDATE SKIP LOCKED` on
+PostgreSQL; SQLite serialises writers) so several workers never send the same
+delivery twice: the unique (subscriber, campaign, lesson) delivery row is
+written before anything is sent.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from sender.store.schema import campaigns, deliveries, enrolments, events, meta, subscribers
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def make_engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")  # readers don't block the sending worker
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the schema to the latest Alembic revision (idempotent)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+@dataclass(frozen=True)
+class DueEnrolment:
+    enrolment_id: int
+    subscriber_id: int
+    campaign_id: int
+    next_position: int
+    next_due_at: datetime
+
+
+class Store:
+    def __init__(self, url: str, *, auto_migrate: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        if auto_migrate:
+            migrate(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def begin(self) -> Any:
+        return self.engine.begin()
+
+    def _insert(self, table: sa.Table) -> Any:
+        """An INSERT that knows ON CONFLICT in this dialect."""
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    # -- meta ---------------------------------------------------------------
+
+    def signing_key(self) -> str:
+        """Key for signed links: created once and kept in the store, never in a file."""
+        with self.begin() as conn:
+            # get-or-create the generated signing key
+            conn.execute(
+                self._insert(meta)
+                .values(key="signing_key", value=secrets.token_urlsafe(32))
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            return conn.execute(sa.select(meta.c.value).where(meta.c.key == "signing_key")).scalar_one()
+
+    # -- subscribers --------------------------------------------------------
+
+    def upsert_subscriber(
+        self,
+        email: str,
+        *,
+        now: datetime,
+        name: str = "",
+        timezone: str | None = None,
+        fields: dict[str, Any] | None = None,
+        tags: Sequence[str] = (),
+        status: str = "active",
+        consent_source: str | None = None,
+    ) -> tuple[int, bool]:
+        """Insert or update one subscriber by email; returns (id, created)."""
+        with self.begin() as conn:
+            # find subscriber by normalised email
+            row = conn.execute(
+                sa.select(subscribers.c.id).where(subscribers.c.email == email)
+            ).first()
+            values: dict[str, Any] = {"name": name, "timezone": timezone, "updated_at": now}
+            if fields is not None:
+                values["fields"] = fields
+            if row:
+                # update an existing subscriber's profile (status and consent are kept)
+                conn.execute(subscribers.update().where(subscribers.c.id == row.id).values(**values))
+                return row.id, False
+            # add a subscriber
+            new_id = conn.execute(
+                subscribers.insert().values(
+                    email=email, fields=fields or {}, tags=list(tags), status=status,
+                    consent_source=consent_source, consent_at=now if consent_source else None,
+                    created_at=now, name=name, timezone=timezone, updated_at=now,
+                )
+            ).inserted_primary_key[0]
+            return new_id, True
+
+    def subscribers(self, limit: int | None = None) -> list[sa.Row[Any]]:
+        # all subscribers, oldest first
+        query = sa.select(subscribers).order_by(subscribers.c.id).limit(limit)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def subscriber_by_email(self, email: str) -> sa.Row[Any] | None:
+        with self.engine.connect() as conn:
+            # one subscriber by normalised email
+            return conn.execute(sa.select(subscribers).where(subscribers.c.email == email)).first()
+
+    def subscribers_by_id(self, ids: Iterable[int]) -> dict[int, sa.Row[Any]]:
+        with self.engine.connect() as conn:
+            # subscribers of a batch
+            rows = conn.execute(sa.select(subscribers).where(subscribers.c.id.in_(list(ids))))
+            return {r.id: r for r in rows}
+
+    # -- campaigns ----------------------------------------------------------
+
+    def ensure_campaign(self, slug: str, *, title: str, now: datetime, kind: str = "course") -> int:
+        with self.begin() as conn:
+            # get-or-create a campaign row for a campaign folder
+            conn.execute(
+                self._insert(campaigns)
+                .values(slug=slug, title=title, kind=kind, created_at=now)
+                .on_conflict_do_nothing(index_elements=["slug"])
+            )
+            return conn.execute(sa.select(campaigns.c.id).where(campaigns.c.slug == slug)).scalar_one()
+
+    def campaigns(self) -> list[sa.Row[Any]]:
+        with self.engine.connect() as conn:
+            # all campaigns
+            return list(conn.execute(sa.select(campaigns).order_by(campaigns.c.id)))
+
+    # -- enrolments ---------------------------------------------------------
+
+    def enrol(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Create enrolments (subscriber_id, campaign_id, next_due_at, enrolled_at);
+        existing ones are left alone. Returns how many were new."""
+        if not rows:
+            return 0
+        with self.begin() as conn:
+            # enrol subscribers, skipping those already enrolled
+            result = conn.execute(
+                self._insert(enrolments)
+                .on_conflict_do_nothing(index_elements=["subscriber_id", "campaign_id"])
+                .returning(enrolments.c.id),
+                [{"status": "active", "next_position": 1, **r} for r in rows],
+            )
+            return len(result.all())
+
+    def next_due_at(self) -> datetime | None:
+        with self.engine.connect() as conn:
+            # earliest due time of any active enrolment in an active campaign
+            return conn.execute(
+                sa.select(sa.func.min(enrolments.c.next_due_at))
+                .join(campaigns, campaigns.c.id == enrolments.c.campaign_id)
+                .where(enrolments.c.status == "active", campaigns.c.status == "active")
+            ).scalar()
+
+    def claim_due(self, conn: sa.Connection, now: datetime, limit: int) -> list[DueEnrolment]:
+        """Lock up to `limit` due enrolments for this transaction; other workers skip them."""
+        # due enrolments of active subscribers in active campaigns, oldest due first
+        query = (
+            sa.select(
+                enrolments.c.id, enrolments.c.subscriber_id, enrolments.c.campaign_id,
+                enrolments.c.next_position, enrolments.c.next_due_at,
+            )
+            .join(campaigns, campaigns.c.id == enrolments.c.campaign_id)
+            .join(subscribers, subscribers.c.id == enrolments.c.subscriber_id)
+            .where(
+                enrolments.c.status == "active",
+                enrolments.c.next_due_at <= now,
+                campaigns.c.status == "active",
+                subscribers.c.status == "active",
+            )
+            .order_by(enrolments.c.next_due_at)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            query = query.with_for_update(of=enrolments, skip_locked=True)
+        return [DueEnrolment(*row) for row in conn.execute(query)]
+
+    def insert_deliveries(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> dict[int, int]:
+        """Write claimed delivery rows (status 'sending'); a row that already
+        exists is never written again. Returns {subscriber_id: delivery_id} of new rows."""
+        if not rows:
+            return {}
+        # claim deliveries; the unique (subscriber, campaign, lesson) key stops duplicates
+        result = conn.execute(
+            self._insert(deliveries)
+            .on_conflict_do_nothing(index_elements=["subscriber_id", "campaign_id", "lesson_key"])
+            .returning(deliveries.c.id, deliveries.c.subscriber_id, deliveries.c.campaign_id),
+            list(rows),
+        )
+        return {(r.subscriber_id, r.campaign_id): r.id for r in result}
+
+    def advance_enrolments(self, conn: sa.Connection, updates: Sequence[dict[str, Any]]) -> None:
+        """Move enrolments on: keys b_id, next_position, next_due_at, status, completed_at."""
+        if not updates:
+            return
+        # advance enrolments to their next lesson, or complete them
+        conn.execute(
+            enrolments.update()
+            .where(enrolments.c.id == sa.bindparam("b_id"))
+            .values(
+                next_position=sa.bindparam("b_position"),
+                next_due_at=sa.bindparam("b_due"),
+                status=sa.bindparam("b_status"),
+                completed_at=sa.bindparam("b_completed"),
+            ),
+            list(updates),
+        )
+
+    def record_results(self, results: Sequence[dict[str, Any]], now: datetime) -> None:
+        """Store send outcomes: keys b_id, b_status, b_pid, b_error, b_message_id."""
+        if not results:
+            return
+        with self.begin() as conn:
+            # record the outcome of each delivery of a batch
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id == sa.bindparam("b_id"))
+                .values(
+                    status=sa.bindparam("b_status"),
+                    provider_message_id=sa.bindparam("b_pid"),
+                    error=sa.bindparam("b_error"),
+                    message_id=sa.bindparam("b_message_id"),
+                    sent_at=sa.case((sa.bindparam("b_status") == "sent", now), else_=None),
+                ),
+                list(results),
+            )
+            # one 'sent' or 'failed' event per delivery, for the per-lesson numbers
+            conn.execute(
+                events.insert(),
+                [
+                    {"delivery_id": r["b_id"], "subscriber_id": r["subscriber_id"],
+                     "type": r["b_status"], "at": now, "provider": r.get("provider"),
+                     "data": {"error": r["b_error"]} if r["b_error"] else {}}
+                    for r in results
+                ],
+            )
+
+    # -- reports ------------------------------------------------------------
+
+    def delivery_log(self, campaign_id: int | None = None) -> Iterator[sa.Row[Any]]:
+        # deliveries joined with their subscriber, in send order
+        query = (
+            sa.select(
+                deliveries.c.id, deliveries.c.position, deliveries.c.lesson_key,
+                deliveries.c.status, deliveries.c.sent_at, deliveries.c.error,
+                subscribers.c.email, subscribers.c.timezone, campaigns.c.slug,
+            )
+            .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+            .join(campaigns, campaigns.c.id == deliveries.c.campaign_id)
+            .order_by(subscribers.c.id, deliveries.c.position)
+        )
+        if campaign_id is not None:
+            query = query.where(deliveries.c.campaign_id == campaign_id)
+        with self.engine.connect() as conn:
+            yield from conn.execute(query)
+
+    def campaign_summary(self) -> list[dict[str, Any]]:
+        """Per campaign: enrolments by status and deliveries by status."""
+        with self.engine.connect() as conn:
+            # enrolment counts per campaign and status
+            enrol_counts = conn.execute(
+                sa.select(enrolments.c.campaign_id, enrolments.c.status, sa.func.count())
+                .group_by(enrolments.c.campaign_id, enrolments.c.status)
+            ).all()
+            # delivery counts per campaign and status
+            delivery_counts = conn.execute(
+                sa.select(deliveries.c.campaign_id, deliveries.c.status, sa.func.count())
+                .group_by(deliveries.c.campaign_id, deliveries.c.status)
+            ).all()
+            rows = conn.execute(sa.select(campaigns).order_by(campaigns.c.id)).all()
+        out = []
+        for c in rows:
+            out.append({
+                "slug": c.slug, "status": c.status, "paused_reason": c.paused_reason,
+                "enrolments": {s: n for cid, s, n in enrol_counts if cid == c.id},
+                "deliveries": {s: n for cid, s, n in delivery_counts if cid == c.id},
+            })
+        return out

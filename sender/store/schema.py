@@ -1,0 +1,117 @@
+"""The tables. Alembic migrations in `sender/migrations` create them; this
+module is what queries are written against and must match the latest migration
+(a test compares the two)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, hands back aware UTC, so SQLite and PostgreSQL agree."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to the store; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = sa.MetaData()
+
+meta = sa.Table(
+    "meta", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+subscribers = sa.Table(
+    "subscribers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("timezone", sa.String(64), nullable=True),
+    sa.Column("fields", sa.JSON, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    # pending | active | unsubscribed | bounced | complained
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+    sa.Column("consent_source", sa.String(200), nullable=True),
+    sa.Column("consent_at", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+campaigns = sa.Table(
+    "campaigns", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("slug", sa.String(200), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="course"),
+    sa.Column("title", sa.String(300), nullable=False, server_default=""),
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),  # active | paused
+    sa.Column("paused_reason", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+enrolments = sa.Table(
+    "enrolments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="CASCADE"),
+              nullable=False),
+    # active | paused | completed | stopped
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+    sa.Column("next_position", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("next_due_at", UTCDateTime, nullable=True),
+    sa.Column("enrolled_at", UTCDateTime, nullable=False),
+    sa.Column("completed_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("subscriber_id", "campaign_id", name="uq_enrolment"),
+    sa.Index("ix_enrolments_due", "status", "next_due_at"),
+)
+
+deliveries = sa.Table(
+    "deliveries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="CASCADE"),
+              nullable=False),
+    # The lesson file's stem, so renumbering or removing lessons never resends one.
+    sa.Column("lesson_key", sa.String(200), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    # queued -> sending -> sent | failed | suppressed
+    sa.Column("status", sa.String(16), nullable=False, server_default="queued"),
+    sa.Column("scheduled_at", UTCDateTime, nullable=True),
+    sa.Column("claimed_at", UTCDateTime, nullable=True),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
+    sa.Column("message_id", sa.String(300), nullable=True),
+    sa.Column("provider_message_id", sa.String(300), nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.UniqueConstraint("subscriber_id", "campaign_id", "lesson_key", name="uq_delivery"),
+    sa.Index("ix_deliveries_status", "status"),
+)
+
+events = sa.Table(
+    "events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("delivery_id", sa.Integer, sa.ForeignKey("deliveries.id", ondelete="SET NULL"),
+              nullable=True),
+    sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id", ondelete="SET NULL"),
+              nullable=True),
+    # sent | delivered | opened | clicked | bounced | complained | unsubscribed | failed
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("provider", sa.String(32), nullable=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Index("ix_events_delivery", "delivery_id"),
+)

@@ -1,0 +1,62 @@
+"""The CLI as a user runs it: a real process, its exit code and its exact stderr."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def drip(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIP_")}
+    return subprocess.run([sys.executable, "-m", "sender.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_missing_article_file(tmp_path: Path) -> None:
+    result = drip("split", "no-such-article.txt", "--campaign", "x", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == "error: article file not found: no-such-article.txt\n"
+    assert not (tmp_path / "campaigns").exists()
+
+
+def test_invalid_email_address(tmp_path: Path) -> None:
+    result = drip("subscribers", "add", "not-an-address", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: email 'not-an-address' is not valid: "
+        "An email address must have an @-sign.\n"
+    )
+
+
+def test_unknown_setting_in_project_file(tmp_path: Path) -> None:
+    (tmp_path / "dripcourse.toml").write_text("sendhour = 9\n")
+    result = drip("settings", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == f"error: {tmp_path / 'dripcourse.toml'}: unknown setting 'sendhour'\n"
+
+
+def test_settings_shows_value_and_source(tmp_path: Path) -> None:
+    (tmp_path / "dripcourse.toml").write_text("send_hour = 7\n")
+    result = drip("-s", "batch_size=50", "settings", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if "│" in line}
+    assert "7" in lines["send_hour"] and "dripcourse.toml" in lines["send_hour"]
+    assert "50" in lines["batch_size"] and "flag --set" in lines["batch_size"]
+
+
+def test_add_enrol_tick_status(project: Path) -> None:
+    assert drip("subscribers", "add", "Maria@Example.com", "--name", "Maria",
+                "--timezone", "Europe/Lisbon", cwd=project).returncode == 0
+    listed = drip("subscribers", "list", cwd=project)
+    assert "Maria@example.com" in listed.stdout  # the domain is normalised, the local part kept
+    assert drip("enrol", "mini", cwd=project).stdout.strip() == "enrolled 1 new subscriber(s) in mini"
+    status = drip("status", "--help", cwd=project)
+    assert status.returncode == 0
+
+
+@pytest.mark.parametrize("args", [["--help"], ["subscribers", "--help"]])
+def test_help_answers(args: list[str], tmp_path: Path) -> None:
+    result = drip(*args, cwd=tmp_path)
+    assert result.returncode == 0 and "Usage" in result.stdout
