@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import frontmatter
 import yaml
 
 from sender.errors import DripError
+from sender.schedule import Timing, due_after, parse_weekdays, parse_window, zone
 
 SETTINGS_FILE = "campaign.toml"
+TIMING_KEYS = ("delay", "delay_hours", "window", "weekdays")
 
 
 class CampaignError(DripError):
@@ -30,6 +34,8 @@ class Lesson:
     preheader: str
     body: str  # Markdown, may hold {{ subscriber... }} placeholders
     delay: int | None = None  # days after the previous lesson; None = campaign default
+    # Per-lesson timing overrides from front matter: delay, delay_hours, window, weekdays.
+    timing: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     teaser: str = ""
     references: tuple[str, ...] = ()
     body_line: int = 1  # line of the file where the body starts, for error messages
@@ -44,6 +50,50 @@ class Campaign:
     signoff: str = ""
     language: str = "en"
     settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def schedule(self) -> dict[str, Any]:
+        """The [schedule] table: delay, delay_hours, window, weekdays, timezone."""
+        return dict(self.settings.get("schedule", {}))
+
+    def timing(self, lesson: Lesson, settings: Any) -> Timing:
+        """When `lesson` may go out: its front matter, else [schedule], else the settings."""
+        rules = {**self.schedule, **lesson.timing}
+        if "delay" in lesson.timing:
+            delay = lesson.timing["delay"]
+        elif lesson.position == 1:
+            delay = 0  # the campaign's delay is between lessons, not before the first
+        else:
+            delay = self.schedule.get("delay", settings.default_delay_days)
+        try:
+            start, end = parse_window(str(rules.get("window", settings.send_window)))
+            return Timing(
+                delay_days=int(delay),
+                delay_hours=int(rules.get("delay_hours", 0)),
+                window_start=start,
+                window_end=end,
+                weekdays=parse_weekdays(rules.get("weekdays", settings.send_weekdays)),
+            )
+        except (TypeError, ValueError) as exc:
+            where = lesson.path if lesson.timing else self.path / SETTINGS_FILE
+            raise CampaignError(f"{where}: timing: {exc}") from None
+
+    def zone_of(self, subscriber: Any, settings: Any) -> ZoneInfo:
+        """The subscriber's zone, else the campaign's [schedule] timezone, else the default."""
+        return zone(subscriber.timezone, self.schedule.get("timezone") or settings.default_timezone)
+
+    def next_lesson_at(self, lesson: Lesson, after: datetime, subscriber: Any, settings: Any
+                       ) -> datetime | None:
+        """When the lesson after `lesson` would go out if `lesson` is sent at `after`."""
+        nxt = self.lesson(lesson.position + 1)
+        if nxt is None:
+            return None
+        return due_after(after, self.timing(nxt, settings), self.zone_of(subscriber, settings), first=False)
+
+    @property
+    def next_campaign(self) -> str | None:
+        """Slug of the campaign to enrol a subscriber in once this one is done."""
+        return self.settings.get("next_campaign") or None
 
     def lesson(self, position: int) -> Lesson | None:
         return self.lessons[position - 1] if 1 <= position <= len(self.lessons) else None
@@ -95,6 +145,7 @@ def load_lesson(path: Path, position: int) -> Lesson:
         teaser=str(meta.get("teaser") or "").strip(),
         references=tuple(refs),
         body_line=_front_matter_lines(text) + 1,
+        timing={k: meta[k] for k in TIMING_KEYS if k in meta},
     )
 
 
@@ -111,6 +162,11 @@ def load_campaign(path: Path) -> Campaign:
     if not files:
         raise CampaignError(f"{path}: no lesson files (NN-name.md)")
     lessons = tuple(load_lesson(p, i) for i, p in enumerate(files, start=1))
+    schedule = settings.get("schedule", {})
+    if not isinstance(schedule, dict):
+        raise CampaignError(f"{settings_file}: 'schedule' must be a table ([schedule])")
+    if unknown := sorted(set(schedule) - {*TIMING_KEYS, "timezone"}):
+        raise CampaignError(f"{settings_file}: unknown [schedule] key(s): {', '.join(unknown)}")
     return Campaign(
         slug=path.name,
         path=path,

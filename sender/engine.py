@@ -6,31 +6,43 @@ subscriber × lesson) and moves each enrolment on to its next lesson; only
 after that commit does it render and hand the batch to the provider, then
 records each result. A crash between the two leaves rows in 'sending': their
 outcome is unknown and `drip status` lists them; they are never resent blindly.
+
+Which lesson is next is worked out from the lesson files and the lessons a
+subscriber already received (by key), so adding, editing or removing lessons
+of a running course never resends one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sender.campaign import Campaign, load_campaign
+from sender.campaign import Campaign, Lesson, load_campaign
 from sender.messages import compose
 from sender.providers import Provider, SendResult
 from sender.render import Renderer
-from sender.schedule import Clock, after_delay, zone
+from sender.schedule import Clock, Timing, due_after, in_window, next_send_time
 from sender.settings import Settings
 from sender.store import Store
+
+# A provider that fails this many batches in a row pauses the campaigns involved,
+# rather than burning through the list.
+PAUSE_AFTER_FAILED_BATCHES = 3
+RETRY_BACKOFF = (timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
 
 
 @dataclass
 class TickReport:
     sent: int = 0
-    failed: int = 0
-    skipped: int = 0  # already delivered before (never sent twice)
+    failed: int = 0  # permanently: the address or the lesson is wrong
+    retrying: int = 0  # the provider failed for now; the lesson is queued again
+    deferred: int = 0  # late, outside the send window: moved to the next window
     completed: int = 0
+    paused: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -44,62 +56,65 @@ class Engine:
         self.renderer = renderer or Renderer(settings.path("templates_dir"), settings)
         self._campaigns: dict[int, Campaign] = {}
         self._signing_key = settings.signing_key or store.signing_key()
+        self._failed_batches = 0
 
-    # -- campaigns ------------------------------------------------------------
+    # -- campaigns and timing ---------------------------------------------------
 
-    def load(self, slug: str) -> tuple[int, Campaign]:
+    def _read(self, slug: str) -> Campaign:
         campaign = load_campaign(self.settings.path("campaigns_dir") / slug)
-        campaign_id = self.store.ensure_campaign(campaign.slug, title=campaign.title, now=self.clock())
+        for lesson in campaign.lessons:
+            self.timing(campaign, lesson)  # a bad timing rule fails now, naming the file
+        return campaign
+
+    def load(self, slug: str, conn: Any = None) -> tuple[int, Campaign]:
+        """Read a campaign folder and make sure the store has a row for it."""
+        campaign = self._read(slug)
+        campaign_id = self.store.ensure_campaign(campaign.slug, title=campaign.title, now=self.clock(),
+                                                 conn=conn)
         self._campaigns[campaign_id] = campaign
         return campaign_id, campaign
 
     def _campaign(self, campaign_id: int) -> Campaign:
         if campaign_id not in self._campaigns:
-            slug = next(c.slug for c in self.store.campaigns() if c.id == campaign_id)
-            self.load(slug)
+            self._campaigns[campaign_id] = self._read(self.store.campaign_slug(campaign_id))
         return self._campaigns[campaign_id]
 
-    def send_hour(self, campaign: Campaign) -> int:
-        return int(campaign.settings.get("send_hour", self.settings.send_hour))
+    def timing(self, campaign: Campaign, lesson: Lesson) -> Timing:
+        return campaign.timing(lesson, self.settings)
 
-    def delay_before(self, campaign: Campaign, position: int) -> int:
-        """Days between lesson `position - 1` (or enrolment) and lesson `position`."""
-        lesson = campaign.lesson(position)
-        if lesson is not None and lesson.delay is not None:
-            return lesson.delay
-        if position == 1:
-            return 0
-        return int(campaign.settings.get("delay_days", self.settings.default_delay_days))
+    def zone_of(self, subscriber: Any, campaign: Campaign) -> ZoneInfo:
+        return campaign.zone_of(subscriber, self.settings)
 
-    def due_after(self, campaign: Campaign, position: int, previous: datetime,
-                  timezone: str | None) -> datetime:
-        tz = zone(timezone, self.settings.default_timezone)
-        return after_delay(previous, self.delay_before(campaign, position), tz,
-                           self.send_hour(campaign))
-
-    # -- enrolment ------------------------------------------------------------
+    # -- enrolment --------------------------------------------------------------
 
     def enrol(self, slug: str, emails: Sequence[str] | None = None) -> int:
         """Enrol the given subscribers (all active ones if None); returns how many were new."""
         campaign_id, campaign = self.load(slug)
         now = self.clock()
+        first = campaign.lessons[0]
         wanted = None if emails is None else set(emails)
         rows = [
-            {
-                "subscriber_id": s.id,
-                "campaign_id": campaign_id,
-                "enrolled_at": now,
-                "next_due_at": self.due_after(campaign, 1, now, s.timezone),
-            }
+            self._enrolment_row(s, campaign_id, campaign, first, now)
             for s in self.store.subscribers()
             if s.status == "active" and (wanted is None or s.email in wanted)
         ]
         return self.store.enrol(rows)
 
+    def _enrolment_row(self, subscriber: Any, campaign_id: int, campaign: Campaign, first: Lesson,
+                       now: datetime) -> dict[str, Any]:
+        tz = self.zone_of(subscriber, campaign)
+        return {
+            "subscriber_id": subscriber.id,
+            "campaign_id": campaign_id,
+            "enrolled_at": now,
+            "next_due_at": due_after(now, self.timing(campaign, first), tz, first=True),
+        }
+
     # -- sending ----------------------------------------------------------------
 
     def tick(self, max_batches: int | None = None) -> TickReport:
         """Send everything due now, batch by batch."""
+        self._campaigns.clear()  # lesson files may have been edited since the last tick
         report = TickReport()
         batches = 0
         while max_batches is None or batches < max_batches:
@@ -109,6 +124,8 @@ class Engine:
             batches += 1
             if claimed:
                 self._send(claimed, report)
+            if report.paused:
+                break
         return report
 
     def _claim_batch(self, report: TickReport) -> list[dict[str, Any]] | None:
@@ -118,45 +135,60 @@ class Engine:
             due = self.store.claim_due(conn, now, self.settings.batch_size)
             if not due:
                 return None
-            subscribers = self.store.subscribers_by_id({d.subscriber_id for d in due})
-            deliveries, advances, planned = [], [], []
+            subscribers = self.store.subscribers_by_id({d.subscriber_id for d in due}, conn)
+            received = self.store.received_lessons(conn, [(d.subscriber_id, d.campaign_id) for d in due])
+            deliveries, advances, follow_ups, planned = [], [], [], []
             for d in due:
                 campaign = self._campaign(d.campaign_id)
                 sub = subscribers[d.subscriber_id]
-                lesson = campaign.lesson(d.next_position)
-                if lesson is not None:
+                tz = self.zone_of(sub, campaign)
+                done = received.get((d.subscriber_id, d.campaign_id), set())
+                pending = [lesson for lesson in campaign.lessons if lesson.key not in done]
+                if pending and not in_window(now, self.timing(campaign, pending[0]), tz):
+                    # Late (the service was down): wait for the next window, not 3 a.m.
+                    report.deferred += 1
+                    advances.append(self._advance(d.enrolment_id, len(done) + 1,
+                                                  next_send_time(now, self.timing(campaign, pending[0]), tz)))
+                    continue
+                if pending:
+                    lesson = pending[0]
                     deliveries.append({
                         "subscriber_id": d.subscriber_id, "campaign_id": d.campaign_id,
                         "lesson_key": lesson.key, "position": lesson.position,
                         "status": "sending", "scheduled_at": d.next_due_at, "claimed_at": now,
                     })
                     planned.append((d, lesson, sub))
-                following = d.next_position + 1
-                if lesson is None or campaign.lesson(following) is None:
-                    advances.append({"b_id": d.enrolment_id, "b_position": following,
-                                     "b_due": None, "b_status": "completed", "b_completed": now})
+                if len(pending) <= 1:
+                    advances.append(self._advance(d.enrolment_id, len(done) + 2, None, completed=now))
                     report.completed += 1
+                    if campaign.next_campaign:
+                        follow_ups.append((sub, campaign.next_campaign))
                 else:
-                    advances.append({
-                        "b_id": d.enrolment_id, "b_position": following,
-                        "b_due": self.due_after(campaign, following, now, sub.timezone),
-                        "b_status": "active", "b_completed": None,
-                    })
-            new_ids = self.store.insert_deliveries(conn, deliveries)
+                    timing = self.timing(campaign, pending[1])
+                    advances.append(self._advance(d.enrolment_id, len(done) + 2,
+                                                  due_after(now, timing, tz, first=False)))
+            new_ids = self.store.claim_deliveries(conn, deliveries)
             self.store.advance_enrolments(conn, advances)
-        claimed = []
-        for d, lesson, sub in planned:
-            delivery_id = new_ids.get((d.subscriber_id, d.campaign_id))
-            if delivery_id is None:
-                report.skipped += 1  # this lesson reached this subscriber before
-                continue
-            claimed.append({"delivery_id": delivery_id, "campaign_id": d.campaign_id,
-                            "lesson": lesson, "subscriber": sub})
-        return claimed
+            for sub, slug in follow_ups:
+                next_id, next_campaign = self.load(slug, conn)
+                self.store.enrol([self._enrolment_row(sub, next_id, next_campaign,
+                                                      next_campaign.lessons[0], now)], conn=conn)
+        return [
+            {"delivery_id": new_ids[key][0], "attempts": new_ids[key][1], "enrolment_id": d.enrolment_id,
+             "campaign_id": d.campaign_id, "lesson": lesson, "subscriber": sub}
+            for d, lesson, sub in planned
+            if (key := (d.subscriber_id, d.campaign_id)) in new_ids
+        ]
+
+    @staticmethod
+    def _advance(enrolment_id: int, position: int, due: datetime | None,
+                 completed: datetime | None = None) -> dict[str, Any]:
+        return {"b_id": enrolment_id, "b_position": position, "b_due": due,
+                "b_status": "completed" if completed else "active", "b_completed": completed}
 
     def _send(self, claimed: list[dict[str, Any]], report: TickReport) -> None:
         now = self.clock()
-        messages, failures = [], []
+        messages, outcomes = [], []
         for item in claimed:
             campaign = self._campaign(item["campaign_id"])
             try:
@@ -167,33 +199,74 @@ class Engine:
                     delivery_key=f"delivery:{item['delivery_id']}", delivery_id=item["delivery_id"],
                 ))
             except Exception as exc:  # one bad lesson or subscriber must not sink the batch
-                failures.append({"b_id": item["delivery_id"], "b_status": "failed", "b_pid": None,
-                                 "b_error": f"{campaign.slug}/{item['lesson'].key}: {exc}",
-                                 "b_message_id": None, "subscriber_id": item["subscriber"].id})
+                outcomes.append(Outcome(item["delivery_id"], ok=False, permanent=True,
+                                        error=f"{campaign.slug}/{item['lesson'].key}: {exc}"))
         try:
             results = self.provider.send_messages(messages) if messages else []
-        except Exception as exc:  # the provider failed as a whole: every message failed
+        except Exception as exc:  # the provider failed as a whole: every message failed, for now
             results = [SendResult(m, ok=False, error=f"{self.provider.name}: {exc}") for m in messages]
+        outcomes += [Outcome.of(r) for r in results]
+        self._record(claimed, outcomes, now, report)
+
+    def _record(self, claimed: list[dict[str, Any]], outcomes: list[Outcome], now: datetime,
+                report: TickReport) -> None:
         by_id = {i["delivery_id"]: i for i in claimed}
-        records = failures + [
-            {
-                "b_id": r.message.delivery_id,
-                "b_status": "sent" if r.ok else "failed",
-                "b_pid": r.provider_message_id,
-                "b_error": r.error,
-                "b_message_id": r.message.message_id,
-                "subscriber_id": by_id[r.message.delivery_id]["subscriber"].id,
-                "provider": self.provider.name,
-            }
-            for r in results
-        ]
-        self.store.record_results(records, now)
-        for r in records:
-            if r["b_status"] == "sent":
+        records, requeue = [], []
+        for o in outcomes:
+            item = by_id[o.delivery_id]
+            if o.ok:
+                status = "sent"
                 report.sent += 1
-            else:
+            elif o.permanent:
+                status = "failed"
                 report.failed += 1
-                report.errors.append(r["b_error"] or "unknown error")
+            else:
+                status = "queued"  # the provider had a bad minute: the lesson waits and goes again
+                report.retrying += 1
+                requeue.append(self._retry(item, now))
+            if o.error:
+                report.errors.append(f"{item['subscriber'].email}: {o.error}")
+            records.append({
+                "b_id": o.delivery_id, "b_status": status, "b_pid": o.provider_message_id,
+                "b_error": o.error, "b_message_id": o.message_id,
+                "subscriber_id": item["subscriber"].id, "provider": self.provider.name,
+            })
+        self.store.record_results(records, now, requeue=requeue)
+        transient = [o for o in outcomes if not o.ok and not o.permanent]
+        self._failed_batches = self._failed_batches + 1 if len(transient) == len(outcomes) else 0
+        if outcomes and self._failed_batches >= PAUSE_AFTER_FAILED_BATCHES:
+            reason = (f"provider {self.provider.name} failed {self._failed_batches} batches in a row: "
+                      f"{transient[-1].error}")
+            for slug in sorted({self._campaign(i["campaign_id"]).slug for i in claimed}):
+                self.store.set_campaign_status(slug, "paused", reason)
+                report.paused.append(slug)
+            self._failed_batches = 0
+
+    def _retry(self, item: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """Rewind the enrolment to this lesson, due again after a growing pause."""
+        campaign = self._campaign(item["campaign_id"])
+        wait = RETRY_BACKOFF[min(item["attempts"], len(RETRY_BACKOFF) - 1)]
+        retry_at = next_send_time(now + wait, self.timing(campaign, item["lesson"]),
+                                  self.zone_of(item["subscriber"], campaign))
+        return self._advance(item["enrolment_id"], item["lesson"].position, retry_at)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one claimed delivery."""
+
+    delivery_id: int
+    ok: bool
+    permanent: bool = False
+    error: str | None = None
+    provider_message_id: str | None = None
+    message_id: str | None = None
+
+    @classmethod
+    def of(cls, result: SendResult) -> Outcome:
+        assert result.message.delivery_id is not None
+        return cls(result.message.delivery_id, result.ok, result.permanent, result.error,
+                   result.provider_message_id, result.message.message_id)
 
 
 def project_engine(settings: Settings, clock: Clock, provider: Provider | None = None) -> Engine:

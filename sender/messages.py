@@ -12,7 +12,6 @@ from urllib.parse import quote
 
 from sender.providers.base import OutgoingMessage
 from sender.render import CompiledLesson, Renderer, subscriber_context
-from sender.schedule import after_delay, zone
 from sender.settings import Settings
 from sender.tokens import sign
 
@@ -42,12 +41,8 @@ def compose(
     token = sign(f"{subscriber.id}:{campaign.slug}", signing_key, "unsubscribe")
     base = settings.base_url.rstrip("/")
     unsubscribe_url = f"{base}/unsubscribe/{token}"
-    tz = zone(subscriber.timezone, settings.default_timezone)
-    nxt = campaign.lesson(lesson.position + 1)
-    next_day = ""
-    if nxt is not None:
-        delay = nxt.delay if nxt.delay is not None else settings.default_delay_days
-        next_day = after_delay(now, delay, tz, settings.send_hour).astimezone(tz).strftime("%A")
+    next_at = campaign.next_lesson_at(lesson, now, subscriber, settings)
+    next_day = next_at.astimezone(campaign.zone_of(subscriber, settings)).strftime("%A") if next_at else ""
     email = renderer.render(compiled, {
         "subscriber": subscriber_context(subscriber),
         "unsubscribe_url": unsubscribe_url,

@@ -6,7 +6,8 @@ so tests and `drip demo` can move time as they please.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -46,19 +47,96 @@ def local_to_utc(day: date, at: time, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, at).replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
-def next_window(after: datetime, tz: ZoneInfo, hour: int) -> datetime:
-    """The first send time at `hour` local that is not before `after`."""
-    local_day = after.astimezone(tz).date()
-    candidate = local_to_utc(local_day, time(hour), tz)
-    if candidate < after:
-        candidate = local_to_utc(local_day + timedelta(days=1), time(hour), tz)
-    return candidate
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def after_delay(previous: datetime, days: int, tz: ZoneInfo, hour: int) -> datetime:
-    """`days` local calendar days after the previous lesson, at `hour` local;
-    never before the previous lesson (delay 0 means the next window)."""
-    if days <= 0:
-        return next_window(previous + timedelta(seconds=1), tz, hour)
-    local_day = previous.astimezone(tz).date() + timedelta(days=days)
-    return local_to_utc(local_day, time(hour), tz)
+@dataclass(frozen=True)
+class Timing:
+    """When one lesson may go out, resolved from lesson front matter, then the
+    campaign's [schedule] table, then the global settings."""
+
+    delay_days: int = 0  # local calendar days after the previous lesson
+    delay_hours: int = 0  # extra hours on top
+    window_start: time = time(9)
+    window_end: time = time(11)  # exclusive
+    weekdays: frozenset[int] = frozenset(range(7))  # 0 = Monday
+
+    def __post_init__(self) -> None:
+        if self.window_end <= self.window_start:
+            raise ValueError(f"send window {self.window_start:%H:%M}-{self.window_end:%H:%M} is empty")
+        if not self.weekdays:
+            raise ValueError("no weekday is allowed")
+        if self.delay_days < 0 or self.delay_hours < 0:
+            raise ValueError("delays cannot be negative")
+
+
+def parse_window(text: str) -> tuple[time, time]:
+    """"09:00-11:00" -> (09:00, 11:00)."""
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
+    except ValueError:
+        raise ValueError(f"send window {text!r} must look like 09:00-11:00") from None
+    return start, end
+
+
+def parse_weekdays(value: str | list[str]) -> frozenset[int]:
+    """"mon-fri", "mon,wed,fri", ["sat", "sun"] or "all"."""
+    parts = value if isinstance(value, list) else str(value).replace(" ", "").split(",")
+    days: set[int] = set()
+    for part in (p.lower()[:7] for p in parts if p):
+        if part == "all":
+            days.update(range(7))
+        elif "-" in part:
+            a, _, b = part.partition("-")
+            i, j = _weekday(a), _weekday(b)
+            days.update(range(i, j + 1) if i <= j else [*range(i, 7), *range(0, j + 1)])
+        else:
+            days.add(_weekday(part))
+    return frozenset(days)
+
+
+def _weekday(name: str) -> int:
+    try:
+        return WEEKDAYS.index(name[:3])
+    except ValueError:
+        raise ValueError(f"unknown weekday {name!r} (use mon, tue, … sun)") from None
+
+
+def _windows(from_day: date, timing: Timing, tz: ZoneInfo) -> Iterator[tuple[datetime, datetime]]:
+    """Allowed send windows as UTC (open, close), day by day from `from_day`."""
+    day = from_day
+    while True:
+        if day.weekday() in timing.weekdays:
+            yield local_to_utc(day, timing.window_start, tz), local_to_utc(day, timing.window_end, tz)
+        day += timedelta(days=1)
+
+
+def in_window(instant: datetime, timing: Timing, tz: ZoneInfo) -> bool:
+    local = instant.astimezone(tz)
+    return local.weekday() in timing.weekdays and timing.window_start <= local.time() < timing.window_end
+
+
+def next_send_time(earliest: datetime, timing: Timing, tz: ZoneInfo) -> datetime:
+    """`earliest` itself if it falls inside an allowed window, else the next window's opening."""
+    start_day = earliest.astimezone(tz).date() - timedelta(days=1)  # a window may straddle UTC days
+    for opens, closes in _windows(start_day, timing, tz):
+        if earliest < closes:
+            return max(opens, earliest)
+    raise AssertionError("unreachable: _windows is endless")
+
+
+def due_after(previous: datetime, timing: Timing, tz: ZoneInfo, *, first: bool) -> datetime:
+    """When a lesson is due, given when the previous one was sent (or, for the
+    first lesson, when the subscriber enrolled). Later lessons never share a
+    window with the one before."""
+    if timing.delay_days:
+        day = previous.astimezone(tz).date() + timedelta(days=timing.delay_days)
+        earliest = local_to_utc(day, timing.window_start, tz)
+    else:
+        earliest = previous
+    earliest += timedelta(hours=timing.delay_hours)
+    if not first and in_window(previous, timing, tz):
+        local = previous.astimezone(tz)
+        window_closes = local_to_utc(local.date(), timing.window_end, tz)
+        earliest = max(earliest, window_closes)
+    return next_send_time(earliest, timing, tz)

@@ -55,7 +55,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("brand_colour", str, "#0b7a5a", "Brand colour for links, buttons and accents."),
     Setting("default_timezone", str, "UTC",
             "IANA time zone for subscribers who have none."),
-    Setting("send_hour", int, 9, "Local hour (0-23) at which lessons are sent."),
+    Setting("send_window", str, "09:00-11:00",
+            "Local send window (e.g. 09:00-11:00); campaigns and lessons may override it."),
+    Setting("send_weekdays", str, "all", "Weekdays lessons may go out on: all, mon-fri, mon,wed,fri …"),
     Setting("default_delay_days", int, 2,
             "Days between lessons when a lesson does not say."),
     Setting("batch_size", int, 500, "Deliveries claimed and sent per batch in a tick."),
@@ -168,6 +170,11 @@ def load_settings(
         values[key] = _coerce(setting, value, "--set")
         sources[key] = "flag --set"
 
-    if not 0 <= values["send_hour"] <= 23:
-        raise SettingsError(f"{sources['send_hour']}: send_hour must be 0-23")
+    from sender.schedule import parse_weekdays, parse_window
+
+    for name, parse in (("send_window", parse_window), ("send_weekdays", parse_weekdays)):
+        try:
+            parse(values[name])
+        except ValueError as exc:
+            raise SettingsError(f"{sources[name]}: {name}: {exc}") from None
     return Settings(project_dir, values, sources)

@@ -38,11 +38,11 @@ def test_unknown_setting_in_project_file(tmp_path: Path) -> None:
 
 
 def test_settings_shows_value_and_source(tmp_path: Path) -> None:
-    (tmp_path / "dripcourse.toml").write_text("send_hour = 7\n")
+    (tmp_path / "dripcourse.toml").write_text("send_window = \"08:00-10:00\"\n")
     result = drip("-s", "batch_size=50", "settings", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if "│" in line}
-    assert "7" in lines["send_hour"] and "dripcourse.toml" in lines["send_hour"]
+    assert "08:00-10:00" in lines["send_window"] and "dripcourse.toml" in lines["send_window"]
     assert "50" in lines["batch_size"] and "flag --set" in lines["batch_size"]
 
 

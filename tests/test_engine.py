@@ -120,3 +120,102 @@ def test_undefined_variable_fails_the_delivery_not_the_batch(project: Path, sqli
     report = engine.tick()
     assert (report.sent, report.failed) == (0, 1)
     assert "01-start.md: undefined variable: 'dict object' has no attribute 'nickname'" in report.errors[0]
+
+
+def test_late_lessons_wait_for_the_next_window(project: Path, sqlite_url: str) -> None:
+    engine, clock = make_engine(project, sqlite_url)
+    add_subscriber(engine.store, "a@example.com", now=clock(), timezone="Asia/Tokyo")
+    engine.enrol("mini")
+    due = engine.store.next_due_at()
+    # The service was down: the next tick happens at 03:00 Tokyo time, two days late.
+    clock.advance_to(due + timedelta(days=2) - timedelta(hours=6))
+    report = engine.tick()
+    assert (report.sent, report.deferred) == (0, 1)
+    rescheduled = engine.store.next_due_at()
+    assert rescheduled.astimezone(ZoneInfo("Asia/Tokyo")).hour == 9
+    clock.advance_to(rescheduled)
+    assert engine.tick().sent == 1
+
+
+def test_removing_a_lesson_never_resends_another(project: Path, sqlite_url: str) -> None:
+    engine, clock = make_engine(project, sqlite_url)
+    add_subscriber(engine.store, "a@example.com", now=clock(), timezone="UTC")
+    engine.enrol("mini")
+    clock.advance_to(engine.store.next_due_at())
+    engine.tick()  # lesson 1 sent
+    (project / "campaigns" / "mini" / "01-start.md").unlink()
+    run_course(engine, clock)
+    keys = [m.metadata["lesson"] for m in engine.provider.outbox]
+    assert keys == ["01-start", "02-next", "03-last"]
+
+
+def test_a_lesson_added_at_the_end_reaches_those_not_finished(project: Path, sqlite_url: str) -> None:
+    engine, clock = make_engine(project, sqlite_url)
+    add_subscriber(engine.store, "a@example.com", now=clock(), timezone="UTC")
+    engine.enrol("mini")
+    clock.advance_to(engine.store.next_due_at())
+    engine.tick()
+    (project / "campaigns" / "mini" / "04-bonus.md").write_text(
+        "---\nsubject: Bonus\npreheader: An extra lesson added later\n---\nBonus body.\n")
+    run_course(engine, clock)
+    assert [m.metadata["lesson"] for m in engine.provider.outbox][-1] == "04-bonus"
+    assert len(engine.provider.outbox) == 4
+
+
+class FlakyProvider(MemoryProvider):
+    """Fails every batch while `down` is set, as a provider outage would."""
+
+    down = True
+
+    def send_messages(self, messages):  # type: ignore[no-untyped-def]
+        if self.down:
+            raise ConnectionError("provider unreachable")
+        return super().send_messages(messages)
+
+
+def test_outage_pauses_the_campaign_and_nothing_is_lost(project: Path, db_url: str) -> None:
+    provider = FlakyProvider(f"memory://flaky-{db_url}")
+    engine, clock = make_engine(project, db_url, provider=provider)
+    engine.settings = engine.settings.replace(batch_size=1)
+    for i in range(4):
+        add_subscriber(engine.store, f"p{i}@example.com", now=clock(), timezone="UTC")
+    engine.enrol("mini")
+    clock.advance_to(engine.store.next_due_at())
+    report = engine.tick()
+    assert report.sent == 0 and report.retrying == 3 and report.paused == ["mini"]
+    with engine.store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(deliveries)
+                            .where(deliveries.c.status == "sent")).scalar() == 0
+    assert next(c["paused_reason"] for c in engine.store.campaign_summary()).startswith(
+        "provider memory failed 3 batches in a row: memory: provider unreachable")
+
+    provider.down = False
+    engine.store.set_campaign_status("mini", "active")
+    run_course(engine, clock)
+    sent = [(m.to, m.metadata["lesson"]) for m in provider.outbox]
+    assert len(sent) == len(set(sent)) == 12
+
+
+def test_follow_up_campaign_starts_when_the_course_is_done(project: Path, sqlite_url: str) -> None:
+    import shutil
+    shutil.copytree(project / "campaigns" / "mini", project / "campaigns" / "sequel")
+    with (project / "campaigns" / "mini" / "campaign.toml").open("a") as f:
+        f.write('next_campaign = "sequel"\n')
+    engine, clock = make_engine(project, sqlite_url)
+    add_subscriber(engine.store, "a@example.com", now=clock(), timezone="UTC")
+    engine.enrol("mini")
+    run_course(engine, clock)
+    assert [m.metadata["campaign"] for m in engine.provider.outbox] == ["mini"] * 3 + ["sequel"] * 3
+
+
+def test_pausing_a_subscriber_holds_their_lessons(project: Path, sqlite_url: str) -> None:
+    engine, clock = make_engine(project, sqlite_url)
+    add_subscriber(engine.store, "a@example.com", now=clock(), timezone="UTC")
+    add_subscriber(engine.store, "b@example.com", now=clock(), timezone="UTC")
+    engine.enrol("mini")
+    assert engine.store.set_enrolment_status("a@example.com", "mini", "paused") == 1
+    run_course(engine, clock)
+    assert {m.to for m in engine.provider.outbox} == {"b@example.com"}
+    engine.store.set_enrolment_status("a@example.com", None, "active")
+    run_course(engine, clock)
+    assert sum(m.to == "a@example.com" for m in engine.provider.outbox) == 3

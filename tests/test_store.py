@@ -15,7 +15,7 @@ def test_migrations_create_the_schema_the_code_expects(db_url: str) -> None:
     store = Store(db_url)
     Store(db_url).close()  # a second start migrates nothing and does not fail
     with store.engine.connect() as conn:
-        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == "0001"
+        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == "0002"
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     # Only type-level noise would be acceptable; tables, columns, indexes must match.
     assert [d for d in diff if d[0] in {"add_table", "remove_table", "add_column", "remove_column",
@@ -30,10 +30,15 @@ def test_one_delivery_per_subscriber_and_lesson(db_url: str) -> None:
     row = {"subscriber_id": sid, "campaign_id": cid, "lesson_key": "01-a", "position": 1,
            "status": "sending", "claimed_at": NOW}
     with store.begin() as conn:
-        first = store.insert_deliveries(conn, [row])
+        first = store.claim_deliveries(conn, [row])
     with store.begin() as conn:
-        second = store.insert_deliveries(conn, [row])
+        second = store.claim_deliveries(conn, [row])
     assert list(first.values()) and second == {}
+    # Only a delivery queued for another try can be claimed again, and its tries are counted.
+    with store.begin() as conn:
+        conn.execute(deliveries.update().values(status="queued"))
+        third = store.claim_deliveries(conn, [row])
+    assert third == {(sid, cid): (first[(sid, cid)][0], 1)}
     # The database itself refuses a duplicate, whatever code tries it.
     with pytest.raises(sa.exc.IntegrityError), store.begin() as conn:
         conn.execute(deliveries.insert().values(**row))

@@ -149,23 +149,38 @@ class Store:
             # one subscriber by normalised email
             return conn.execute(sa.select(subscribers).where(subscribers.c.email == email)).first()
 
-    def subscribers_by_id(self, ids: Iterable[int]) -> dict[int, sa.Row[Any]]:
-        with self.engine.connect() as conn:
-            # subscribers of a batch
-            rows = conn.execute(sa.select(subscribers).where(subscribers.c.id.in_(list(ids))))
-            return {r.id: r for r in rows}
+    def subscribers_by_id(self, ids: Iterable[int], conn: sa.Connection) -> dict[int, sa.Row[Any]]:
+        # subscribers of a batch
+        rows = conn.execute(sa.select(subscribers).where(subscribers.c.id.in_(list(ids))))
+        return {r.id: r for r in rows}
 
     # -- campaigns ----------------------------------------------------------
 
-    def ensure_campaign(self, slug: str, *, title: str, now: datetime, kind: str = "course") -> int:
+    def ensure_campaign(self, slug: str, *, title: str, now: datetime, kind: str = "course",
+                        conn: sa.Connection | None = None) -> int:
+        if conn is None:
+            with self.begin() as conn:
+                return self.ensure_campaign(slug, title=title, now=now, kind=kind, conn=conn)
+        # get-or-create a campaign row for a campaign folder
+        conn.execute(
+            self._insert(campaigns)
+            .values(slug=slug, title=title, kind=kind, created_at=now)
+            .on_conflict_do_nothing(index_elements=["slug"])
+        )
+        return conn.execute(sa.select(campaigns.c.id).where(campaigns.c.slug == slug)).scalar_one()
+
+    def campaign_slug(self, campaign_id: int) -> str:
+        with self.engine.connect() as conn:
+            # a campaign's slug by id
+            return conn.execute(sa.select(campaigns.c.slug).where(campaigns.c.id == campaign_id)).scalar_one()
+
+    def set_campaign_status(self, slug: str, status: str, reason: str | None = None) -> bool:
+        """Pause ('paused', with why) or resume ('active') a campaign; False if there is none."""
         with self.begin() as conn:
-            # get-or-create a campaign row for a campaign folder
-            conn.execute(
-                self._insert(campaigns)
-                .values(slug=slug, title=title, kind=kind, created_at=now)
-                .on_conflict_do_nothing(index_elements=["slug"])
-            )
-            return conn.execute(sa.select(campaigns.c.id).where(campaigns.c.slug == slug)).scalar_one()
+            # pause or resume a campaign
+            result = conn.execute(campaigns.update().where(campaigns.c.slug == slug)
+                                  .values(status=status, paused_reason=reason))
+            return result.rowcount > 0
 
     def campaigns(self) -> list[sa.Row[Any]]:
         with self.engine.connect() as conn:
@@ -174,20 +189,38 @@ class Store:
 
     # -- enrolments ---------------------------------------------------------
 
-    def enrol(self, rows: Sequence[dict[str, Any]]) -> int:
+    def enrol(self, rows: Sequence[dict[str, Any]], conn: sa.Connection | None = None) -> int:
         """Create enrolments (subscriber_id, campaign_id, next_due_at, enrolled_at);
         existing ones are left alone. Returns how many were new."""
         if not rows:
             return 0
+        if conn is None:
+            with self.begin() as conn:
+                return self.enrol(rows, conn)
+        # enrol subscribers, skipping those already enrolled
+        result = conn.execute(
+            self._insert(enrolments)
+            .on_conflict_do_nothing(index_elements=["subscriber_id", "campaign_id"])
+            .returning(enrolments.c.id),
+            [{"status": "active", "next_position": 1, **r} for r in rows],
+        )
+        return len(result.all())
+
+    def set_enrolment_status(self, email: str, slug: str | None, status: str) -> int:
+        """Pause ('paused') or resume ('active') one subscriber's enrolments; returns how many."""
         with self.begin() as conn:
-            # enrol subscribers, skipping those already enrolled
-            result = conn.execute(
-                self._insert(enrolments)
-                .on_conflict_do_nothing(index_elements=["subscriber_id", "campaign_id"])
-                .returning(enrolments.c.id),
-                [{"status": "active", "next_position": 1, **r} for r in rows],
+            # a subscriber's enrolments, in one campaign or all
+            query = (
+                enrolments.update()
+                .where(enrolments.c.subscriber_id == sa.select(subscribers.c.id)
+                       .where(subscribers.c.email == email).scalar_subquery())
+                .where(enrolments.c.status.in_(["active", "paused"]))
+                .values(status=status)
             )
-            return len(result.all())
+            if slug is not None:
+                query = query.where(enrolments.c.campaign_id == sa.select(campaigns.c.id)
+                                    .where(campaigns.c.slug == slug).scalar_subquery())
+            return conn.execute(query).rowcount
 
     def next_due_at(self) -> datetime | None:
         with self.engine.connect() as conn:
@@ -221,19 +254,47 @@ class Store:
             query = query.with_for_update(of=enrolments, skip_locked=True)
         return [DueEnrolment(*row) for row in conn.execute(query)]
 
-    def insert_deliveries(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> dict[int, int]:
-        """Write claimed delivery rows (status 'sending'); a row that already
-        exists is never written again. Returns {subscriber_id: delivery_id} of new rows."""
+    def received_lessons(self, conn: sa.Connection, pairs: Sequence[tuple[int, int]]
+                         ) -> dict[tuple[int, int], set[str]]:
+        """Lesson keys each (subscriber, campaign) already has a delivery for, other than
+        ones queued for another try."""
+        if not pairs:
+            return {}
+        out: dict[tuple[int, int], set[str]] = {}
+        # lessons already delivered, being delivered, or given up on, for a batch
+        rows = conn.execute(
+            sa.select(deliveries.c.subscriber_id, deliveries.c.campaign_id, deliveries.c.lesson_key)
+            .where(
+                deliveries.c.subscriber_id.in_({s for s, _ in pairs}),
+                deliveries.c.campaign_id.in_({c for _, c in pairs}),
+                deliveries.c.status != "queued",
+            )
+        )
+        for sid, cid, key in rows:
+            out.setdefault((sid, cid), set()).add(key)
+        return out
+
+    def claim_deliveries(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]
+                         ) -> dict[tuple[int, int], tuple[int, int]]:
+        """Write claimed delivery rows (status 'sending'). A row that exists is
+        claimed again only if it was queued for another try; any other existing
+        row is left alone, which is what makes a lesson go out at most once.
+        Returns {(subscriber_id, campaign_id): (delivery_id, earlier attempts)}."""
         if not rows:
             return {}
+        stmt = self._insert(deliveries)
         # claim deliveries; the unique (subscriber, campaign, lesson) key stops duplicates
         result = conn.execute(
-            self._insert(deliveries)
-            .on_conflict_do_nothing(index_elements=["subscriber_id", "campaign_id", "lesson_key"])
-            .returning(deliveries.c.id, deliveries.c.subscriber_id, deliveries.c.campaign_id),
+            stmt.on_conflict_do_update(
+                index_elements=["subscriber_id", "campaign_id", "lesson_key"],
+                set_={"status": "sending", "claimed_at": stmt.excluded.claimed_at,
+                      "attempts": deliveries.c.attempts + 1},
+                where=deliveries.c.status == "queued",
+            ).returning(deliveries.c.id, deliveries.c.subscriber_id, deliveries.c.campaign_id,
+                        deliveries.c.attempts),
             list(rows),
         )
-        return {(r.subscriber_id, r.campaign_id): r.id for r in result}
+        return {(r.subscriber_id, r.campaign_id): (r.id, r.attempts) for r in result}
 
     def advance_enrolments(self, conn: sa.Connection, updates: Sequence[dict[str, Any]]) -> None:
         """Move enrolments on: keys b_id, next_position, next_due_at, status, completed_at."""
@@ -252,11 +313,14 @@ class Store:
             list(updates),
         )
 
-    def record_results(self, results: Sequence[dict[str, Any]], now: datetime) -> None:
-        """Store send outcomes: keys b_id, b_status, b_pid, b_error, b_message_id."""
+    def record_results(self, results: Sequence[dict[str, Any]], now: datetime,
+                       requeue: Sequence[dict[str, Any]] = ()) -> None:
+        """Store send outcomes (keys b_id, b_status, b_pid, b_error, b_message_id) and,
+        in the same transaction, rewind the enrolments whose lesson goes again."""
         if not results:
             return
         with self.begin() as conn:
+            self.advance_enrolments(conn, requeue)
             # record the outcome of each delivery of a batch
             conn.execute(
                 deliveries.update()

@@ -97,6 +97,7 @@ deliveries = sa.Table(
     sa.Column("message_id", sa.String(300), nullable=True),
     sa.Column("provider_message_id", sa.String(300), nullable=True),
     sa.Column("error", sa.Text, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),  # earlier tries
     sa.UniqueConstraint("subscriber_id", "campaign_id", "lesson_key", name="uq_delivery"),
     sa.Index("ix_deliveries_status", "status"),
 )
