@@ -104,7 +104,8 @@ def split(
         out.print(f"note: {note}")
     for path in report.lesson_files:
         out.print(f"wrote {path}")
-    _print_findings(report.findings)
+    if _print_findings(report.findings):
+        raise typer.Exit(1)
 
 
 def _print_findings(findings: list[Any]) -> int:
@@ -247,8 +248,7 @@ def tick() -> None:
 
 
 def _print_tick(report: Any) -> None:
-    console().print(f"sent {report.sent}, failed {report.failed}, completed {report.completed}"
-                    + (f", skipped {report.skipped} already delivered" if report.skipped else ""))
+    console().print(report.summary())
     for error in report.errors[:20]:
         print(f"failed: {error}", file=sys.stderr)
 

@@ -77,15 +77,11 @@ def run_demo(folder: Path, *, source_project: Path, console: Any,
         task = progress.add_task("simulating the course", total=None)
         while (due := store.next_due_at()) is not None and due <= end:
             clock.advance_to(due)
-            report = engine.tick()
-            total.sent += report.sent
-            total.failed += report.failed
-            total.skipped += report.skipped
-            total.errors += report.errors
+            total.add(engine.tick())
             progress.update(task, description=f"{clock():%Y-%m-%d %H:%M} UTC: {total.sent} sent")
 
     _print_log(store, console)
-    console.print(f"this run: sent {total.sent}, failed {total.failed}"
+    console.print("this run: " + total.summary()
                   + (" (nothing new: every lesson was already delivered)" if not total.sent else ""))
     console.print(f".eml files: {outbox.directory}")
     for error in total.errors:
@@ -100,11 +96,12 @@ def _print_log(store: Store, console: Any) -> None:
 
     from rich.table import Table
 
-    table = Table("subscriber", "time zone", "lesson", "status", "sent (local)", "sent (UTC)")
+    table = Table("subscriber", "time zone", "lesson", "sent, their time", "sent, UTC")
     for row in store.delivery_log():
-        local = utc = ""
+        when = local = ""
         if row.sent_at:
             local = row.sent_at.astimezone(ZoneInfo(row.timezone or "UTC")).strftime("%a %d %b %H:%M")
-            utc = row.sent_at.strftime("%a %d %b %H:%M")
-        table.add_row(row.email, row.timezone or "UTC", row.lesson_key, row.status, local, utc)
+            when = row.sent_at.strftime("%d %b %H:%M")
+        table.add_row(row.email, row.timezone or "UTC", str(row.position),
+                      local or row.status, when)
     console.print(table)

@@ -45,6 +45,18 @@ class TickReport:
     paused: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
+    def add(self, other: TickReport) -> None:
+        for name, value in vars(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+    def summary(self) -> str:
+        parts = [f"sent {self.sent}", f"failed {self.failed}"]
+        parts += [f"{name} {n}" for name, n in (("retrying", self.retrying), ("deferred to the next "
+                  "window", self.deferred), ("completed the course", self.completed)) if n]
+        if self.paused:
+            parts.append("paused: " + ", ".join(self.paused))
+        return ", ".join(parts)
+
 
 class Engine:
     def __init__(self, settings: Settings, store: Store, provider: Provider, clock: Clock,

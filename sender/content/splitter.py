@@ -1,0 +1,273 @@
+"""Turning a Document into an ordered list of lessons.
+
+Default: one lesson per top-level section. The text before the first
+section (the introduction) is lesson 1 unless it is only a sentence or two;
+wrap-up sections ("Closing Thoughts", "Conclusion") and the call to action
+in them close the last lesson instead of becoming a thin lesson of their own.
+
+With an explicit lesson count, or when the article has no headings, the
+cut points are chosen by dynamic programming over the block boundaries:
+cutting before a section is free, before a sub-heading cheap, between
+paragraphs dearer, and never inside a block (lists, call-outs and exercise
+blocks are single blocks) nor right after a heading, a figure's sentence, or
+a paragraph that ends with a colon. The cost of a split is its imbalance in
+reading time plus the cost of its cuts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from itertools import pairwise
+
+from sender.content.document import (
+    FOOTNOTE_MARKER,
+    Block,
+    Callout,
+    Document,
+    Exercise,
+    Figure,
+    Heading,
+    ListBlock,
+    Paragraph,
+    word_count,
+)
+from sender.content.errors import ContentError
+from sender.content.headlines import preheader, sentences, shorten, subject_from, teaser
+from sender.content.inline import plain_text
+from sender.content.structure import is_closing_heading
+
+WORDS_PER_MINUTE = 200
+WORDS_PER_LESSON_WITHOUT_HEADINGS = 350  # under a two-minute read: short emails get read
+_MIN_INTRO_WORDS = 40
+_MAX_LESSONS = 30
+
+_CUT_SECTION = 0.0
+_CUT_SUBSECTION = 1.0
+_CUT_PARAGRAPH = 3.0
+_CUT_BEFORE_LIST = 5.0
+_IMBALANCE_WEIGHT = 10.0
+
+
+@dataclass
+class Lesson:
+    position: int
+    total: int
+    subject: str
+    preheader: str
+    teaser: str
+    blocks: list[Block]  # footnote markers renumbered per lesson: "[1]", "[2]"
+    references: list[str]
+    words: int
+
+    @property
+    def reading_minutes(self) -> int:
+        return max(1, round(self.words / WORDS_PER_MINUTE))
+
+
+@dataclass
+class SplitPlan:
+    lessons: list[Lesson]
+    notes: list[str]
+
+
+def split_document(doc: Document, lessons: int | None = None) -> SplitPlan:
+    if lessons is not None and not 1 <= lessons <= _MAX_LESSONS:
+        raise ContentError(f"--lessons must be between 1 and {_MAX_LESSONS}, not {lessons}")
+    blocks = doc.blocks
+    if not any(isinstance(b, Heading | Paragraph | ListBlock | Callout | Exercise) for b in blocks):
+        raise ContentError("the article has no text left after removing site chrome")
+    notes: list[str] = []
+    costs = _cut_costs(blocks)
+    has_sections = any(isinstance(b, Heading) and b.level == 1 for b in blocks)
+    if not has_sections:
+        total = word_count(blocks)
+        count = lessons or max(1, min(_MAX_LESSONS, round(total / WORDS_PER_LESSON_WITHOUT_HEADINGS)))
+        cuts = _best_cuts(blocks, costs, count)
+        notes.append(
+            f"no headings found; split by length into {len(cuts) + 1} "
+            f"lesson{'s' if cuts else ''} of about {total // (len(cuts) + 1)} words"
+        )
+    else:
+        section_cuts = [i for i, cost in enumerate(costs) if cost == _CUT_SECTION]
+        intro_words = word_count(blocks[: section_cuts[0]]) if section_cuts else 0
+        if section_cuts and intro_words < _MIN_INTRO_WORDS:
+            # a one-line intro leads into the first section instead of being a lesson
+            costs[section_cuts[0]] = math.inf
+            section_cuts = section_cuts[1:]
+        if lessons is None or lessons == len(section_cuts) + 1:
+            cuts = section_cuts
+        else:
+            cuts = _best_cuts(blocks, costs, lessons)
+            notes.append(
+                f"asked for {lessons} lessons; the article has {len(section_cuts) + 1} sections, "
+                "so lessons were balanced by reading time"
+            )
+    if lessons is not None and len(cuts) + 1 < lessons:
+        raise ContentError(
+            f"cannot make {lessons} lessons: the article has only {len(cuts) + 1} places "
+            "where it can be cut without splitting a list, call-out or exercise"
+        )
+    return SplitPlan(_lessons(doc, blocks, cuts), notes)
+
+
+def _cut_costs(blocks: list[Block]) -> list[float]:
+    """costs[i] = cost of starting a lesson at block i (inf = never)."""
+    costs = [math.inf] * len(blocks)
+    closing = False
+    for i, block in enumerate(blocks):
+        if isinstance(block, Heading) and block.level == 1:
+            closing = is_closing_heading(block.text)
+        if i == 0 or closing:
+            continue  # the wrap-up stays with the lesson before it
+        previous = blocks[i - 1]
+        if isinstance(previous, Heading) or isinstance(block, Figure):
+            continue
+        introduces = isinstance(previous, Paragraph) and plain_text(previous.text).endswith(":")
+        if introduces and not (isinstance(block, Heading) and block.level == 1):
+            continue  # "... include:" belongs with what it introduces
+        if isinstance(block, Heading):
+            costs[i] = _CUT_SECTION if block.level == 1 else _CUT_SUBSECTION
+        elif isinstance(block, ListBlock):
+            costs[i] = _CUT_BEFORE_LIST
+        else:
+            costs[i] = _CUT_PARAGRAPH
+    return costs
+
+
+def _best_cuts(blocks: list[Block], costs: list[float], count: int) -> list[int]:
+    """Choose count-1 cut positions minimising imbalance plus cut costs."""
+    allowed = [i for i, cost in enumerate(costs) if cost < math.inf]
+    count = min(count, len(allowed) + 1)
+    prefix = [0]
+    for block in blocks:
+        prefix.append(prefix[-1] + word_count([block]))
+    mean = max(prefix[-1] / count, 1)
+    points = [0, *allowed, len(blocks)]
+
+    def segment(a: int, b: int) -> float:
+        return _IMBALANCE_WEIGHT * ((prefix[points[b]] - prefix[points[a]] - mean) / mean) ** 2
+
+    # best[k][j]: cheapest way to cover blocks before points[j] with k lessons
+    best = [[math.inf] * len(points) for _ in range(count + 1)]
+    back = [[0] * len(points) for _ in range(count + 1)]
+    best[0][0] = 0.0
+    for k in range(1, count + 1):
+        for j in range(1, len(points)):
+            cut_cost = costs[points[j]] if j < len(points) - 1 else 0.0
+            for i in range(j):
+                if best[k - 1][i] == math.inf:
+                    continue
+                total = best[k - 1][i] + segment(i, j) + cut_cost
+                if total < best[k][j]:
+                    best[k][j], back[k][j] = total, i
+    cuts: list[int] = []
+    j = len(points) - 1
+    for k in range(count, 0, -1):
+        j = back[k][j]
+        if k > 1:
+            cuts.append(points[j])
+    return sorted(cuts)
+
+
+def _lessons(doc: Document, blocks: list[Block], cuts: list[int]) -> list[Lesson]:
+    bounds = [0, *cuts, len(blocks)]
+    section_of = _section_headings(blocks)
+    drafts: list[tuple[str, list[Block]]] = []
+    for start, end in pairwise(bounds):
+        body = blocks[start:end]
+        subject, body = _subject(doc, body, section_of[start], start == 0)
+        drafts.append((subject, body))
+    subjects = _unique([subject for subject, _ in drafts])
+    total = len(drafts)
+    lessons = []
+    for position, (subject, body) in enumerate(zip(subjects, (b for _, b in drafts), strict=True), 1):
+        renumbered, references = _renumber(body, doc.references)
+        lessons.append(
+            Lesson(
+                position=position,
+                total=total,
+                subject=subject,
+                preheader=preheader(renumbered, subject),
+                teaser="",
+                blocks=renumbered,
+                references=references,
+                words=word_count(body),
+            )
+        )
+    for current, following in pairwise(lessons):
+        current.teaser = teaser(following.subject, following.preheader)
+    return lessons
+
+
+def _section_headings(blocks: list[Block]) -> list[Heading | None]:
+    current: Heading | None = None
+    out: list[Heading | None] = []
+    for block in blocks:
+        if isinstance(block, Heading) and block.level == 1:
+            current = block
+        out.append(current)
+    return out
+
+
+def _subject(
+    doc: Document, body: list[Block], section: Heading | None, first: bool
+) -> tuple[str, list[Block]]:
+    """The lesson's subject, and its body without the heading used for it."""
+    head = body[0]
+    if isinstance(head, Heading):
+        text = plain_text(head.text)
+        if head.level > 1 and section is not None:
+            combined = f"{plain_text(section.text)}: {text}"
+            text = combined if len(combined) <= 60 else text
+        return subject_from(text), body[1:]
+    if first and doc.title:
+        return subject_from(doc.title), body
+    if section is not None:
+        return subject_from(f"{plain_text(section.text)}, continued"), body
+    if doc.title and any(isinstance(b, Heading) for b in doc.blocks):
+        return subject_from(doc.title), body  # more of the introduction; _unique numbers it
+    opening = next((plain_text(b.text) for b in body if isinstance(b, Paragraph)), "")
+    return subject_from(sentences(opening)[0] if opening else doc.title), body
+
+
+def _unique(subjects: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for subject in subjects:
+        count = seen.get(subject.lower(), 0) + 1
+        seen[subject.lower()] = count
+        suffix = f" (part {count})" if count > 1 else ""
+        out.append(shorten(subject, 60 - len(suffix)) + suffix)
+    return out
+
+
+def _renumber(blocks: list[Block], references: list[str]) -> tuple[list[Block], list[str]]:
+    """Global "[^N]" markers to per-lesson "[k]", collecting the citations."""
+    order: list[int] = []
+
+    def local(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        if not 1 <= number <= len(references):
+            return match.group(0)  # unresolved: left for lint to report
+        if number not in order:
+            order.append(number)
+        return f"[{order.index(number) + 1}]"
+
+    def fix(text: str) -> str:
+        return FOOTNOTE_MARKER.sub(local, text)
+
+    out: list[Block] = []
+    for block in blocks:
+        match block:
+            case Paragraph() | Callout() | Heading():
+                out.append(replace(block, text=fix(block.text)))
+            case ListBlock():
+                out.append(replace(block, items=tuple(fix(i) for i in block.items)))
+            case Exercise():
+                fields = tuple((label, fix(value)) for label, value in block.fields)
+                out.append(replace(block, fields=fields, cues=tuple(fix(c) for c in block.cues)))
+            case _:
+                out.append(block)
+    return out, [references[n - 1] for n in order]
