@@ -271,21 +271,97 @@ def serve() -> None:
 
 
 @app.command()
-def status() -> None:
-    """Per campaign: enrolments, deliveries by state, and those whose outcome is unknown."""
+def status(days: Annotated[int, typer.Option(help="Days of upcoming sends to chart.")] = 14) -> None:
+    """Per campaign: enrolments, sends per lesson, what is due, and outcomes still unknown."""
+    from datetime import UTC, datetime, timedelta
+
     from rich.table import Table
 
     from sender.store import Store
 
+    now = datetime.now(UTC)
     table = Table("campaign", "state", "enrolled", "active", "completed", "sent", "failed",
-                  "unknown outcome")
+                  "due in 24 h", "unknown outcome")
     with Store(settings().resolved_database_url) as store:
-        for c in store.campaign_summary():
-            e, d = c["enrolments"], c["deliveries"]
-            table.add_row(c["slug"], c["status"] + (f" ({c['paused_reason']})" if c["paused_reason"] else ""),
-                          str(sum(e.values())), str(e.get("active", 0)), str(e.get("completed", 0)),
-                          str(d.get("sent", 0)), str(d.get("failed", 0)), str(d.get("sending", 0)))
+        summary = store.campaign_summary()
+        per_lesson = store.sent_per_lesson()
+        upcoming = store.upcoming_per_day(now.replace(hour=0, minute=0, second=0, microsecond=0), days)
+        soon = store.upcoming_per_day(now, 1)
+    for c in summary:
+        e, d = c["enrolments"], c["deliveries"]
+        state = c["status"] + (f" ({c['paused_reason']})" if c["paused_reason"] else "")
+        table.add_row(c["slug"], state, str(sum(e.values())), str(e.get("active", 0)),
+                      str(e.get("completed", 0)), str(d.get("sent", 0)), str(d.get("failed", 0)),
+                      str(sum(soon.get(c["id"], {}).values())), str(d.get("sending", 0)))
+    out = console()
+    out.print(table)
+    for c in summary:
+        lessons = per_lesson.get(c["id"], {})
+        if lessons:
+            out.print(f"[bold]{c['slug']}[/bold] sent per lesson: "
+                      + ", ".join(f"{key} {n}" for key, n in sorted(lessons.items())))
+        by_day = upcoming.get(c["id"], {})
+        if by_day:
+            out.print(f"[bold]{c['slug']}[/bold] next lessons due per day (UTC):")
+            peak = max(by_day.values())
+            for i in range(days):
+                day = (now + timedelta(days=i)).strftime("%Y-%m-%d")
+                n = by_day.get(day, 0)
+                out.print(f"  {day} {'█' * max(1 if n else 0, round(30 * n / peak))} {n}")
+        if c["deliveries"].get("sending"):
+            out.print(f"[yellow]{c['slug']}: {c['deliveries']['sending']} deliveries were handed to a "
+                      "worker that stopped before recording the outcome; they are not resent "
+                      "automatically. Check the provider's log.[/yellow]")
+
+
+@app.command()
+def schedule(subscriber: Annotated[str, typer.Option(help="The subscriber's email address.")]) -> None:
+    """Every lesson of a subscriber's courses: when it went or will go out, in their time and UTC."""
+    from rich.table import Table
+
+    from sender.subscribers import normalise_email
+
+    table = Table("campaign", "lesson", "state", "their time", "UTC")
+    for row in engine().plan(normalise_email(subscriber)):
+        local = row["local"].strftime("%a %d %b %Y %H:%M %Z") if row["local"] else ""
+        utc = row["utc"].strftime("%Y-%m-%d %H:%M") if row["utc"] else ""
+        table.add_row(row["campaign"], row["lesson"], row["state"], local, utc)
     console().print(table)
+
+
+@app.command()
+def pause(
+    campaign: Annotated[str, typer.Argument(help="Campaign slug.")],
+    subscriber: Annotated[str | None, typer.Option(help="Only this subscriber's enrolment.")] = None,
+) -> None:
+    """Pause a whole campaign, or one subscriber in it."""
+    _set_state(campaign, subscriber, paused=True)
+
+
+@app.command()
+def resume(
+    campaign: Annotated[str, typer.Argument(help="Campaign slug.")],
+    subscriber: Annotated[str | None, typer.Option(help="Only this subscriber's enrolment.")] = None,
+) -> None:
+    """Resume a paused campaign or subscriber; late lessons go out in the next send window."""
+    _set_state(campaign, subscriber, paused=False)
+
+
+def _set_state(campaign: str, subscriber: str | None, *, paused: bool) -> None:
+    from sender.store import Store
+    from sender.subscribers import normalise_email
+
+    with Store(settings().resolved_database_url) as store:
+        if subscriber:
+            changed = store.set_enrolment_status(normalise_email(subscriber), campaign,
+                                                 "paused" if paused else "active")
+            if not changed:
+                raise DripError(f"{subscriber} is not enrolled in {campaign}")
+        elif not store.set_campaign_status(campaign, "paused" if paused else "active",
+                                           "paused by staff" if paused else None):
+            raise DripError(f"no campaign {campaign!r} in the store (enrol someone first)")
+    console().print(f"{'paused' if paused else 'resumed'} {campaign}"
+                    + (f" for {subscriber}" if subscriber else ""))
 
 
 @app.command()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sender.campaign import Campaign, Lesson, load_campaign
+from sender.campaign import Campaign, CampaignError, Lesson, load_campaign
 from sender.messages import compose
 from sender.providers import Provider, SendResult
 from sender.render import Renderer
@@ -121,6 +121,34 @@ class Engine:
             "enrolled_at": now,
             "next_due_at": due_after(now, self.timing(campaign, first), tz, first=True),
         }
+
+    def plan(self, email: str) -> list[dict[str, Any]]:
+        """Each lesson of each of the subscriber's courses: state, and when it went
+        or will go out (later lessons projected from the next one's due time)."""
+        subscriber = self.store.subscriber_by_email(email)
+        if subscriber is None:
+            raise CampaignError(f"no subscriber {email}")
+        rows = []
+        for item in self.store.subscriber_plan(email):
+            enrolment, done = item["enrolment"], item["deliveries"]
+            campaign = self._read(enrolment.slug)
+            tz = self.zone_of(subscriber, campaign)
+            projected = enrolment.next_due_at if enrolment.status in {"active", "paused"} else None
+            for lesson in campaign.lessons:
+                delivery = done.get(lesson.key)
+                if delivery is not None and delivery.status != "queued":
+                    when, state = delivery.sent_at or delivery.claimed_at, delivery.status
+                elif projected is not None:
+                    when, state = projected, "paused" if enrolment.status == "paused" else (
+                        "retrying" if delivery is not None else "planned")
+                    nxt = campaign.lesson(lesson.position + 1)
+                    projected = due_after(projected, self.timing(campaign, nxt), tz, first=False) \
+                        if nxt else None
+                else:
+                    when, state = None, "not planned"
+                rows.append({"campaign": campaign.slug, "lesson": lesson.key, "state": state,
+                             "utc": when, "local": when.astimezone(tz) if when else None})
+        return rows
 
     # -- sending ----------------------------------------------------------------
 

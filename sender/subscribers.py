@@ -28,8 +28,10 @@ class InvalidSubscriber(DripError, ValueError):
 
 
 def normalise_email(raw: str) -> str:
+    """Validated and lower-cased: mailbox providers treat local parts case-insensitively,
+    and one person must not become two subscribers by typing a capital."""
     try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise InvalidSubscriber(f"email {raw!r} is not valid: {exc}") from None
 

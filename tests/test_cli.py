@@ -10,6 +10,7 @@ import pytest
 
 def drip(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIP_")}
+    env["COLUMNS"] = "200"  # rich wraps tables to the terminal width
     return subprocess.run([sys.executable, "-m", "sender.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
 
@@ -50,10 +51,20 @@ def test_add_enrol_tick_status(project: Path) -> None:
     assert drip("subscribers", "add", "Maria@Example.com", "--name", "Maria",
                 "--timezone", "Europe/Lisbon", cwd=project).returncode == 0
     listed = drip("subscribers", "list", cwd=project)
-    assert "Maria@example.com" in listed.stdout  # the domain is normalised, the local part kept
+    assert "maria@example.com" in listed.stdout  # normalised: one person, one subscriber
     assert drip("enrol", "mini", cwd=project).stdout.strip() == "enrolled 1 new subscriber(s) in mini"
-    status = drip("status", "--help", cwd=project)
-    assert status.returncode == 0
+    plan = drip("schedule", "--subscriber", "maria@example.com", cwd=project)
+    assert plan.returncode == 0, plan.stderr
+    rows = [line for line in plan.stdout.splitlines() if "mini" in line]
+    assert [r.split("│")[2].strip() for r in rows] == ["01-start", "02-next", "03-last"]
+    assert all(" 09:00 " in r and "planned" in r for r in rows)
+
+    assert drip("pause", "mini", cwd=project).stdout.strip() == "paused mini"
+    status = drip("status", cwd=project)
+    assert status.returncode == 0, status.stderr
+    assert "paused (paused by staff)" in status.stdout
+    wrong = drip("resume", "mini", "--subscriber", "nobody@example.com", cwd=project)
+    assert (wrong.returncode, wrong.stderr) == (1, "error: nobody@example.com is not enrolled in mini\n")
 
 
 @pytest.mark.parametrize("args", [["--help"], ["subscribers", "--help"]])

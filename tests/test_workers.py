@@ -3,6 +3,7 @@ exactly once, and a worker killed mid-batch loses nothing and duplicates nothing
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -96,7 +97,8 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(project: Path, pg_ur
     assert summary == {"sent": 800, "sending": 200}  # outcome unknown: shown, not resent
 
     status = subprocess.run([sys.executable, "-m", "sender.cli", "-s", f"database_url={pg_url}",
-                             "status"], cwd=project, capture_output=True, text=True, timeout=60)
+                             "status"], cwd=project, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "COLUMNS": "200"})
     assert status.returncode == 0, status.stderr
     row = next(line for line in status.stdout.splitlines() if "mini" in line)
     assert row.split("│")[-2].strip() == "200"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -364,6 +364,55 @@ class Store:
         with self.engine.connect() as conn:
             yield from conn.execute(query)
 
+    def subscriber_plan(self, email: str) -> list[dict[str, Any]]:
+        """One subscriber's enrolments with the deliveries each has so far."""
+        with self.engine.connect() as conn:
+            # a subscriber's enrolments, with campaign slugs
+            rows = conn.execute(
+                sa.select(enrolments, campaigns.c.slug, subscribers.c.timezone)
+                .join(campaigns, campaigns.c.id == enrolments.c.campaign_id)
+                .join(subscribers, subscribers.c.id == enrolments.c.subscriber_id)
+                .where(subscribers.c.email == email)
+                .order_by(enrolments.c.id)
+            ).all()
+            # that subscriber's deliveries
+            sent = conn.execute(
+                sa.select(deliveries).where(deliveries.c.subscriber_id.in_({r.subscriber_id for r in rows}))
+            ).all()
+        return [
+            {"enrolment": r, "deliveries": {d.lesson_key: d for d in sent if d.campaign_id == r.campaign_id}}
+            for r in rows
+        ]
+
+    def upcoming_per_day(self, start: datetime, days: int) -> dict[int, dict[str, int]]:
+        """Next lessons due per campaign id and UTC day (YYYY-MM-DD), for the schedule chart."""
+        day = sa.func.date(enrolments.c.next_due_at)
+        with self.engine.connect() as conn:
+            # next lessons due per campaign and day
+            rows = conn.execute(
+                sa.select(enrolments.c.campaign_id, day, sa.func.count())
+                .where(enrolments.c.status == "active", enrolments.c.next_due_at >= start,
+                       enrolments.c.next_due_at < start + timedelta(days=days))
+                .group_by(enrolments.c.campaign_id, day)
+            ).all()
+        out: dict[int, dict[str, int]] = {}
+        for campaign_id, when, count in rows:
+            out.setdefault(campaign_id, {})[str(when)[:10]] = count
+        return out
+
+    def sent_per_lesson(self) -> dict[int, dict[str, int]]:
+        with self.engine.connect() as conn:
+            # sent deliveries per campaign and lesson
+            rows = conn.execute(
+                sa.select(deliveries.c.campaign_id, deliveries.c.lesson_key, sa.func.count())
+                .where(deliveries.c.status == "sent")
+                .group_by(deliveries.c.campaign_id, deliveries.c.lesson_key)
+            ).all()
+        out: dict[int, dict[str, int]] = {}
+        for campaign_id, key, count in rows:
+            out.setdefault(campaign_id, {})[key] = count
+        return out
+
     def campaign_summary(self) -> list[dict[str, Any]]:
         """Per campaign: enrolments by status and deliveries by status."""
         with self.engine.connect() as conn:
@@ -381,7 +430,7 @@ class Store:
         out = []
         for c in rows:
             out.append({
-                "slug": c.slug, "status": c.status, "paused_reason": c.paused_reason,
+                "id": c.id, "slug": c.slug, "status": c.status, "paused_reason": c.paused_reason,
                 "enrolments": {s: n for cid, s, n in enrol_counts if cid == c.id},
                 "deliveries": {s: n for cid, s, n in delivery_counts if cid == c.id},
             })
