@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from email.utils import formataddr, parseaddr
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
@@ -17,7 +18,12 @@ from sender.tokens import sign
 
 
 def sender_domain(settings: Settings) -> str:
-    return parseaddr(settings.from_address)[1].rpartition("@")[2] or "localhost"
+    return _domain(settings.from_address)
+
+
+@cache  # parsing an address is slow next to a render, and there is one From per project
+def _domain(address: str) -> str:
+    return parseaddr(address)[1].rpartition("@")[2] or "localhost"
 
 
 def message_id(settings: Settings, key: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Clock = Callable[[], datetime]
@@ -70,6 +71,7 @@ class Timing:
             raise ValueError("delays cannot be negative")
 
 
+@cache  # called per lesson per subscriber on the send path; the texts are few
 def parse_window(text: str) -> tuple[time, time]:
     """"09:00-11:00" -> (09:00, 11:00)."""
     try:
@@ -81,7 +83,12 @@ def parse_window(text: str) -> tuple[time, time]:
 
 def parse_weekdays(value: str | list[str]) -> frozenset[int]:
     """"mon-fri", "mon,wed,fri", ["sat", "sun"] or "all"."""
-    parts = value if isinstance(value, list) else str(value).replace(" ", "").split(",")
+    return _parse_weekdays(tuple(value) if isinstance(value, list) else (str(value),))
+
+
+@cache
+def _parse_weekdays(values: tuple[str, ...]) -> frozenset[int]:
+    parts = [p for v in values for p in v.replace(" ", "").split(",")]
     days: set[int] = set()
     for part in (p.lower()[:7] for p in parts if p):
         if part == "all":
