@@ -172,6 +172,7 @@ def subscribers_add(
     name: Annotated[str, typer.Option(help="Full name.")] = "",
     timezone: Annotated[str | None, typer.Option(help="IANA time zone, e.g. Europe/Lisbon.")] = None,
     consent_source: Annotated[str, typer.Option(help="Where consent was given.")] = "cli",
+    tag: Annotated[list[str] | None, typer.Option(help="Tag (repeatable).")] = None,
 ) -> None:
     """Add or update one subscriber (consented, active)."""
     from datetime import UTC, datetime
@@ -180,17 +181,23 @@ def subscribers_add(
     from sender.subscribers import add_subscriber
 
     with Store(settings().resolved_database_url) as store:
-        _, created = add_subscriber(store, email, now=datetime.now(UTC), name=name,
+        _, created = add_subscriber(store, email, now=datetime.now(UTC), name=name, tags=tag or [],
                                     timezone=timezone, consent_source=consent_source)
     console().print(("added " if created else "updated ") + email)
 
 
 @subscribers_app.command("import")
 def subscribers_import(
-    file: Annotated[Path, typer.Argument(help="CSV with an 'email' column; name, timezone optional.")],
-    consent_source: Annotated[str, typer.Option(help="Where these people consented.")] = "import",
+    file: Annotated[Path, typer.Argument(help="CSV with an email column; name, timezone, tags optional.")],
+    consent_source: Annotated[str, typer.Option(help="Where these people consented (recorded).")]
+    = "import",
+    pending: Annotated[bool, typer.Option(
+        "--pending", help="Not yet consented: import as pending, to confirm by double opt-in.")] = False,
+    map_: Annotated[list[str] | None, typer.Option(
+        "--map", metavar="FIELD=COLUMN", help="CSV column for email, name, timezone or tags.")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Tag every imported subscriber.")] = None,
 ) -> None:
-    """Import subscribers from CSV; bad rows are reported, never abort the import."""
+    """Import subscribers from CSV; bad rows are reported by number, never abort the import."""
     if not file.is_file():
         raise DripError(f"CSV file not found: {file}")
     from datetime import UTC, datetime
@@ -200,16 +207,35 @@ def subscribers_import(
     from sender.store import Store
     from sender.subscribers import import_csv
 
+    mapping = {}
+    for item in map_ or []:
+        ours, sep, theirs = item.partition("=")
+        if not sep:
+            raise DripError(f"--map {item!r}: expected FIELD=COLUMN, e.g. email='E-mail address'")
+        mapping[ours.strip()] = theirs
     with file.open(encoding="utf-8-sig") as handle:
         total = max(sum(1 for _ in handle) - 1, 0)
     with Store(settings().resolved_database_url) as store, Progress(console=console()) as bar:
         task = bar.add_task(f"importing {file.name}", total=total)
-        report = import_csv(store, file, now=datetime.now(UTC), consent_source=consent_source,
+        report = import_csv(store, file, now=datetime.now(UTC), mapping=mapping, tags=tag or [],
+                            status="pending" if pending else "active",
+                            consent_source=None if pending else consent_source,
                             progress=lambda n: bar.advance(task, n))
     console().print(f"accepted {report.accepted}, updated {report.updated}, "
                     f"rejected {len(report.rejected)}")
     for row, reason in report.rejected:
         print(f"{file}:{row}: rejected: {reason}", file=sys.stderr)
+
+
+@subscribers_app.command("export")
+def subscribers_export(file: Annotated[Path, typer.Argument(help="CSV file to write.")]) -> None:
+    """Export every subscriber, with custom fields as extra columns."""
+    from sender.store import Store
+    from sender.subscribers import export_csv
+
+    with Store(settings().resolved_database_url) as store:
+        count = export_csv(store, file)
+    console().print(f"exported {count} subscriber(s) to {file}")
 
 
 @subscribers_app.command("list")
@@ -219,10 +245,11 @@ def subscribers_list(limit: Annotated[int, typer.Option(help="At most this many.
 
     from sender.store import Store
 
-    table = Table("email", "name", "timezone", "status", "consent")
+    table = Table("email", "name", "timezone", "status", "tags", "consent")
     with Store(settings().resolved_database_url) as store:
         for s in store.subscribers(limit):
-            table.add_row(s.email, s.name, s.timezone or "", s.status, s.consent_source or "")
+            table.add_row(s.email, s.name, s.timezone or "", s.status, ", ".join(s.tags or []),
+                          s.consent_source or "")
     console().print(table)
 
 

@@ -8,7 +8,8 @@ row number and reason and never stops the rest of the import.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from sender.schedule import zone
 from sender.store import Store
 
 KNOWN_COLUMNS = {"email", "name", "timezone", "tags"}
+STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
 
 
 class InvalidSubscriber(DripError, ValueError):
@@ -53,10 +55,14 @@ def clean_name(name: str) -> str:
 
 def add_subscriber(store: Store, email: str, *, now: datetime, name: str = "",
                    timezone: str | None = None, fields: dict[str, Any] | None = None,
+                   tags: Sequence[str] = (), status: str = "active",
                    consent_source: str | None = None) -> tuple[int, bool]:
+    if status not in STATUSES:
+        raise InvalidSubscriber(f"status {status!r} is not one of {', '.join(STATUSES)}")
     return store.upsert_subscriber(
         normalise_email(email), now=now, name=clean_name(name), timezone=check_timezone(timezone),
-        fields=fields, consent_source=consent_source,
+        fields=fields, tags=[t.strip() for t in tags if t.strip()], status=status,
+        consent_source=consent_source,
     )
 
 
@@ -67,23 +73,37 @@ class ImportReport:
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (row number, reason)
 
 
-def import_csv(store: Store, path: Path, *, now: datetime, consent_source: str,
-               progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Rows are numbered as a spreadsheet shows them: the header is row 1."""
+def import_csv(store: Store, path: Path, *, now: datetime, consent_source: str | None,
+               mapping: dict[str, str] | None = None, tags: Sequence[str] = (),
+               status: str = "active", progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Each row is written on its own (never half a subscriber), and a bad row is
+    reported with its number, as a spreadsheet shows it (the header is row 1).
+    `mapping` names the CSV column for our fields, e.g. {"email": "E-mail address"};
+    other columns become custom fields. Tags in a `tags` column are split on ; or ,."""
     report = ImportReport()
+    mapping = {k: v.strip().lower() for k, v in (mapping or {}).items()}
+    if unknown := set(mapping) - KNOWN_COLUMNS:
+        raise InvalidSubscriber(f"--map: unknown field(s) {', '.join(sorted(unknown))}; "
+                                f"known: {', '.join(sorted(KNOWN_COLUMNS))}")
+    column = {name: mapping.get(name, name) for name in KNOWN_COLUMNS}
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
-        if not reader.fieldnames or "email" not in [f.strip().lower() for f in reader.fieldnames]:
-            raise InvalidSubscriber(f"{path}:1: the header row needs an 'email' column")
+        headers = [f.strip().lower() for f in reader.fieldnames or []]
+        if column["email"] not in headers:
+            raise InvalidSubscriber(f"{path}:1: the header row needs an {column['email']!r} column "
+                                    "(or say which one holds addresses with --map email=COLUMN)")
+        # Columns an export writes that are ours to set, not custom fields.
+        ours = {*column.values(), "status", "consent_source", "consent_at", "created_at"}
         for number, row in enumerate(_rows(reader), start=2):
             try:
                 if None in row:
                     raise InvalidSubscriber("more cells than header columns")
-                extra = {k: v for k, v in row.items() if k not in KNOWN_COLUMNS and v}
+                extra = {k: v for k, v in row.items() if k not in ours and v}
+                row_tags = re.split(r"[;,]", row.get(column["tags"]) or "")
                 _, created = add_subscriber(
-                    store, row.get("email") or "", now=now, name=row.get("name") or "",
-                    timezone=row.get("timezone") or None, fields=extra or None,
-                    consent_source=consent_source,
+                    store, row.get(column["email"]) or "", now=now, name=row.get(column["name"]) or "",
+                    timezone=row.get(column["timezone"]) or None, fields=extra or None,
+                    tags=[*tags, *row_tags], status=status, consent_source=consent_source,
                 )
             except InvalidSubscriber as exc:
                 report.rejected.append((number, str(exc)))
@@ -101,3 +121,25 @@ def _rows(reader: csv.DictReader[str]) -> Iterable[dict[str, Any]]:
     for row in reader:
         yield {(k.strip().lower() if k else k): (v.strip() if isinstance(v, str) else v)
                for k, v in row.items()}
+
+
+EXPORT_COLUMNS = ("email", "name", "timezone", "status", "tags", "consent_source", "consent_at",
+                  "created_at")
+
+
+def export_csv(store: Store, path: Path) -> int:
+    """All subscribers with their custom fields as extra columns; returns how many."""
+    rows = list(store.iter_subscribers())
+    extra = sorted({k for r in rows for k in (r.fields or {})} - set(EXPORT_COLUMNS))
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*EXPORT_COLUMNS, *extra])
+        for r in rows:
+            writer.writerow([
+                r.email, r.name, r.timezone or "", r.status, ";".join(r.tags or []),
+                r.consent_source or "", r.consent_at.isoformat() if r.consent_at else "",
+                r.created_at.isoformat(), *[(r.fields or {}).get(k, "") for k in extra],
+            ])
+    tmp.replace(path)  # a reader never sees half a file
+    return len(rows)

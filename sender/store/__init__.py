@@ -115,28 +115,49 @@ class Store:
         status: str = "active",
         consent_source: str | None = None,
     ) -> tuple[int, bool]:
-        """Insert or update one subscriber by email; returns (id, created)."""
+        """Insert or update one subscriber by email; returns (id, created). An update
+        fills in what is given, merges custom fields and tags, and keeps status and consent."""
         with self.begin() as conn:
             # find subscriber by normalised email
             row = conn.execute(
-                sa.select(subscribers.c.id).where(subscribers.c.email == email)
+                sa.select(subscribers.c.id, subscribers.c.fields, subscribers.c.tags)
+                .where(subscribers.c.email == email)
             ).first()
-            values: dict[str, Any] = {"name": name, "timezone": timezone, "updated_at": now}
-            if fields is not None:
-                values["fields"] = fields
             if row:
-                # update an existing subscriber's profile (status and consent are kept)
+                values: dict[str, Any] = {"updated_at": now}
+                if name:
+                    values["name"] = name
+                if timezone:
+                    values["timezone"] = timezone
+                if fields:
+                    values["fields"] = {**(row.fields or {}), **fields}
+                if tags:
+                    values["tags"] = sorted({*(row.tags or []), *tags})
+                # update an existing subscriber's profile
                 conn.execute(subscribers.update().where(subscribers.c.id == row.id).values(**values))
                 return row.id, False
             # add a subscriber
             new_id = conn.execute(
                 subscribers.insert().values(
-                    email=email, fields=fields or {}, tags=list(tags), status=status,
+                    email=email, fields=fields or {}, tags=sorted(set(tags)), status=status,
                     consent_source=consent_source, consent_at=now if consent_source else None,
                     created_at=now, name=name, timezone=timezone, updated_at=now,
                 )
             ).inserted_primary_key[0]
             return new_id, True
+
+    def iter_subscribers(self, batch: int = 5000) -> Iterator[sa.Row[Any]]:
+        """Every subscriber, in id order, a page at a time (exports of large lists)."""
+        last = 0
+        while True:
+            with self.engine.connect() as conn:
+                # one page of subscribers after the last id seen
+                rows = conn.execute(sa.select(subscribers).where(subscribers.c.id > last)
+                                    .order_by(subscribers.c.id).limit(batch)).all()
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1].id
 
     def subscribers(self, limit: int | None = None) -> list[sa.Row[Any]]:
         # all subscribers, oldest first
