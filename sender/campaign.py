@@ -41,7 +41,7 @@ class Lesson:
     body_line: int = 1  # line of the file where the body starts, for error messages
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per load
 class Campaign:
     slug: str
     path: Path

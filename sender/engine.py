@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -172,23 +173,29 @@ class Engine:
         """Claim one batch; None when nothing is due."""
         now = self.clock()
         with self.store.begin() as conn:
-            due = self.store.claim_due(conn, now, self.settings.batch_size)
-            if not due:
+            claimable = self.store.claim_due(conn, now, self.settings.batch_size)
+            if not claimable:
                 return None
-            subscribers = self.store.subscribers_by_id({d.subscriber_id for d in due}, conn)
-            received = self.store.received_lessons(conn, [(d.subscriber_id, d.campaign_id) for d in due])
+            subscribers = self.store.subscribers_by_id({d.subscriber_id for d in claimable}, conn)
+            received = self.store.received_lessons(
+                conn, [(d.subscriber_id, d.campaign_id) for d in claimable])
             deliveries, advances, follow_ups, planned = [], [], [], []
-            for d in due:
+            # Every row of a batch shares `now`, so timings and due times repeat per
+            # (lesson, zone): work them out once.
+            timing = cache(self.timing)
+            due = cache(lambda t, tz: due_after(now, t, tz, first=False))
+            open_now = cache(lambda t, tz: in_window(now, t, tz))
+            for d in claimable:
                 campaign = self._campaign(d.campaign_id)
                 sub = subscribers[d.subscriber_id]
                 tz = self.zone_of(sub, campaign)
                 done = received.get((d.subscriber_id, d.campaign_id), set())
                 pending = [lesson for lesson in campaign.lessons if lesson.key not in done]
-                if pending and not in_window(now, self.timing(campaign, pending[0]), tz):
+                if pending and not open_now(timing(campaign, pending[0]), tz):
                     # Late (the service was down): wait for the next window, not 3 a.m.
                     report.deferred += 1
                     advances.append(self._advance(d.enrolment_id, len(done) + 1,
-                                                  next_send_time(now, self.timing(campaign, pending[0]), tz)))
+                                                  next_send_time(now, timing(campaign, pending[0]), tz)))
                     continue
                 if pending:
                     lesson = pending[0]
@@ -204,9 +211,8 @@ class Engine:
                     if campaign.next_campaign:
                         follow_ups.append((sub, campaign.next_campaign))
                 else:
-                    timing = self.timing(campaign, pending[1])
                     advances.append(self._advance(d.enrolment_id, len(done) + 2,
-                                                  due_after(now, timing, tz, first=False)))
+                                                  due(timing(campaign, pending[1]), tz)))
             new_ids = self.store.claim_deliveries(conn, deliveries)
             self.store.advance_enrolments(conn, advances)
             for sub, slug in follow_ups:
@@ -223,8 +229,8 @@ class Engine:
     @staticmethod
     def _advance(enrolment_id: int, position: int, due: datetime | None,
                  completed: datetime | None = None) -> dict[str, Any]:
-        return {"b_id": enrolment_id, "b_position": position, "b_due": due,
-                "b_status": "completed" if completed else "active", "b_completed": completed}
+        return {"id": enrolment_id, "next_position": position, "next_due_at": due,
+                "status": "completed" if completed else "active", "completed_at": completed}
 
     def _send(self, claimed: list[dict[str, Any]], report: TickReport) -> None:
         now = self.clock()
@@ -267,8 +273,8 @@ class Engine:
             if o.error:
                 report.errors.append(f"{item['subscriber'].email}: {o.error}")
             records.append({
-                "b_id": o.delivery_id, "b_status": status, "b_pid": o.provider_message_id,
-                "b_error": o.error, "b_message_id": o.message_id,
+                "id": o.delivery_id, "status": status, "provider_message_id": o.provider_message_id,
+                "error": o.error, "message_id": o.message_id,
                 "subscriber_id": item["subscriber"].id, "provider": self.provider.name,
             })
         self.store.record_results(records, now, requeue=requeue)

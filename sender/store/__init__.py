@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,13 @@ class DueEnrolment:
     campaign_id: int
     next_position: int
     next_due_at: datetime
+
+
+def _plain(value: Any) -> Any:
+    """What raw SQL gets: datetimes as naive UTC, as the UTCDateTime columns store them."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
 
 
 class Store:
@@ -303,68 +310,100 @@ class Store:
         Returns {(subscriber_id, campaign_id): (delivery_id, earlier attempts)}."""
         if not rows:
             return {}
-        stmt = self._insert(deliveries)
+        claimed = {}
+        if self.dialect == "postgresql":
+            result = self._pg_claim(conn, rows)
+        else:
+            stmt = self._insert(deliveries)
+            # claim deliveries; the unique (subscriber, campaign, lesson) key stops duplicates
+            result = conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["subscriber_id", "campaign_id", "lesson_key"],
+                    set_={"status": "sending", "claimed_at": stmt.excluded.claimed_at,
+                          "attempts": deliveries.c.attempts + 1},
+                    where=deliveries.c.status == "queued",
+                ).returning(deliveries.c.id, deliveries.c.subscriber_id, deliveries.c.campaign_id,
+                            deliveries.c.attempts),
+                list(rows),
+            )
+        for r in result:
+            claimed[(r.subscriber_id, r.campaign_id)] = (r.id, r.attempts)
+        return claimed
+
+    # PostgreSQL gets whole batches as arrays through unnest(): one short statement,
+    # prepared once, instead of a statement per row or thousands of parameters.
+    _PG_CLAIM = sa.text("""
+        INSERT INTO deliveries (subscriber_id, campaign_id, lesson_key, position, status,
+                                scheduled_at, claimed_at)
+        SELECT * FROM unnest(CAST(:subscriber_id AS integer[]), CAST(:campaign_id AS integer[]),
+                             CAST(:lesson_key AS varchar[]), CAST(:position AS integer[]),
+                             CAST(:status AS varchar[]), CAST(:scheduled_at AS timestamp[]),
+                             CAST(:claimed_at AS timestamp[]))
+        ON CONFLICT (subscriber_id, campaign_id, lesson_key) DO UPDATE
+            SET status = 'sending', claimed_at = excluded.claimed_at,
+                attempts = deliveries.attempts + 1
+            WHERE deliveries.status = 'queued'
+        RETURNING id, subscriber_id, campaign_id, attempts
+    """)
+
+    def _pg_claim(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> Any:
         # claim deliveries; the unique (subscriber, campaign, lesson) key stops duplicates
-        result = conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["subscriber_id", "campaign_id", "lesson_key"],
-                set_={"status": "sending", "claimed_at": stmt.excluded.claimed_at,
-                      "attempts": deliveries.c.attempts + 1},
-                where=deliveries.c.status == "queued",
-            ).returning(deliveries.c.id, deliveries.c.subscriber_id, deliveries.c.campaign_id,
-                        deliveries.c.attempts),
-            list(rows),
+        columns = ("subscriber_id", "campaign_id", "lesson_key", "position", "status",
+                   "scheduled_at", "claimed_at")
+        return conn.execute(self._PG_CLAIM, {c: [_plain(r.get(c)) for r in rows] for c in columns})
+
+    def _update_many(self, conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+        """Update rows by id, each with its own values (every row has the same keys)."""
+        if not rows:
+            return
+        names = [k for k in rows[0] if k != "id"]
+        if self.dialect == "postgresql":
+            pg_types = {k: table.c[k].type.compile(dialect=self.engine.dialect) for k in ["id", *names]}
+            arrays = ", ".join(f"CAST(:{k} AS {pg_types[k]}[])" for k in ["id", *names])
+            sets = ", ".join(f"{k} = v.{k}" for k in names)
+            conn.execute(
+                sa.text(f"UPDATE {table.name} SET {sets} FROM unnest({arrays}) "
+                        f"AS v(id, {', '.join(names)}) WHERE {table.name}.id = v.id"),
+                {k: [_plain(r[k]) for r in rows] for k in ["id", *names]},
+            )
+            return
+        # SQLite runs in-process: executemany is already cheap.
+        conn.execute(
+            table.update().where(table.c.id == sa.bindparam("b_id"))
+            .values({k: sa.bindparam(f"b_{k}") for k in names}),
+            [{f"b_{k}": v for k, v in r.items()} for r in rows],
         )
-        return {(r.subscriber_id, r.campaign_id): (r.id, r.attempts) for r in result}
 
     def advance_enrolments(self, conn: sa.Connection, updates: Sequence[dict[str, Any]]) -> None:
-        """Move enrolments on: keys b_id, next_position, next_due_at, status, completed_at."""
-        if not updates:
-            return
+        """Move enrolments on: keys id, next_position, next_due_at, status, completed_at."""
         # advance enrolments to their next lesson, or complete them
-        conn.execute(
-            enrolments.update()
-            .where(enrolments.c.id == sa.bindparam("b_id"))
-            .values(
-                next_position=sa.bindparam("b_position"),
-                next_due_at=sa.bindparam("b_due"),
-                status=sa.bindparam("b_status"),
-                completed_at=sa.bindparam("b_completed"),
-            ),
-            list(updates),
-        )
+        self._update_many(conn, enrolments, updates)
 
     def record_results(self, results: Sequence[dict[str, Any]], now: datetime,
                        requeue: Sequence[dict[str, Any]] = ()) -> None:
-        """Store send outcomes (keys b_id, b_status, b_pid, b_error, b_message_id) and,
-        in the same transaction, rewind the enrolments whose lesson goes again."""
+        """Store send outcomes and, in the same transaction, rewind the enrolments whose
+        lesson goes again. `results` rows: id, status, provider_message_id, error,
+        message_id, subscriber_id, provider."""
         if not results:
             return
         with self.begin() as conn:
             self.advance_enrolments(conn, requeue)
             # record the outcome of each delivery of a batch
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id == sa.bindparam("b_id"))
-                .values(
-                    status=sa.bindparam("b_status"),
-                    provider_message_id=sa.bindparam("b_pid"),
-                    error=sa.bindparam("b_error"),
-                    message_id=sa.bindparam("b_message_id"),
-                    sent_at=sa.case((sa.bindparam("b_status") == "sent", now), else_=None),
-                ),
-                list(results),
-            )
-            # one 'sent' or 'failed' event per delivery, for the per-lesson numbers
-            conn.execute(
-                events.insert(),
-                [
-                    {"delivery_id": r["b_id"], "subscriber_id": r["subscriber_id"],
-                     "type": r["b_status"], "at": now, "provider": r.get("provider"),
-                     "data": {"error": r["b_error"]} if r["b_error"] else {}}
-                    for r in results
-                ],
-            )
+            self._update_many(conn, deliveries, [
+                {"id": r["id"], "status": r["status"], "provider_message_id": r["provider_message_id"],
+                 "error": r["error"], "message_id": r["message_id"],
+                 "sent_at": now if r["status"] == "sent" else None}
+                for r in results
+            ])
+            # a 'failed' or 'queued' event per delivery that did not go, keeping each error
+            # (the delivery row keeps only the last); a sent delivery is its own record
+            problems = [r for r in results if r["status"] != "sent"]
+            if problems:
+                conn.execute(events.insert(), [
+                    {"delivery_id": r["id"], "subscriber_id": r["subscriber_id"], "type": r["status"],
+                     "at": now, "provider": r.get("provider"), "data": {"error": r["error"]}}
+                    for r in problems
+                ])
 
     # -- reports ------------------------------------------------------------
 
