@@ -24,6 +24,9 @@ app = typer.Typer(
 )
 subscribers_app = typer.Typer(help="Add, import and list subscribers.", no_args_is_help=True)
 app.add_typer(subscribers_app, name="subscribers")
+newsletter_app = typer.Typer(help="Schedule, list and cancel one-off or recurring newsletters.",
+                             no_args_is_help=True)
+app.add_typer(newsletter_app, name="newsletter")
 
 
 class State:
@@ -389,6 +392,61 @@ def _set_state(campaign: str, subscriber: str | None, *, paused: bool) -> None:
             raise DripError(f"no campaign {campaign!r} in the store (enrol someone first)")
     console().print(f"{'paused' if paused else 'resumed'} {campaign}"
                     + (f" for {subscriber}" if subscriber else ""))
+
+
+@newsletter_app.command("schedule")
+def newsletter_schedule(
+    file: Annotated[Path, typer.Argument(help="Markdown with front matter (subject, preheader).")],
+    at: Annotated[str | None, typer.Option(help="When, e.g. '2026-12-01 09:00'.")] = None,
+    local: Annotated[bool, typer.Option(help="At that hour in each subscriber's own time zone.")]
+    = False,
+    segment: Annotated[str | None, typer.Option(help="Only subscribers with this tag.")] = None,
+    cron: Annotated[str | None, typer.Option(help="Recurring, e.g. '0 9 * * mon' (crontab fields).")]
+    = None,
+    timezone: Annotated[str | None, typer.Option(help="Zone of --at and --cron (default: settings).")]
+    = None,
+) -> None:
+    """Schedule a newsletter to every active subscriber (of a segment), once or on a cron."""
+    from datetime import UTC, datetime
+
+    from sender.newsletters import schedule_newsletter
+    from sender.store import Store
+
+    s = settings()
+    with Store(s.resolved_database_url) as store:
+        newsletter_id = schedule_newsletter(store, file, at=at, cron=cron, local=local, segment=segment,
+                                            timezone=timezone or s.default_timezone, now=datetime.now(UTC))
+        row = next(r for r in store.newsletters() if r.id == newsletter_id)
+    where = "each subscriber's local time" if local else row.timezone
+    console().print(f"scheduled newsletter {newsletter_id} ({row.title!r}) for {row.wall_time} {where}"
+                    + (f", then {cron}" if cron else ""))
+
+
+@newsletter_app.command("list")
+def newsletter_list() -> None:
+    """Scheduled, sent and cancelled newsletters."""
+    from rich.table import Table
+
+    from sender.store import Store
+
+    table = Table("id", "subject", "next issue", "zone", "segment", "repeats", "status")
+    with Store(settings().resolved_database_url) as store:
+        for r in store.newsletters():
+            table.add_row(str(r.id), r.title, r.wall_time if r.status == "scheduled" else "",
+                          "subscriber's own" if r.local else r.timezone, r.segment or "everyone",
+                          r.cron or "", r.status)
+    console().print(table)
+
+
+@newsletter_app.command("cancel")
+def newsletter_cancel(newsletter_id: Annotated[int, typer.Argument(help="Newsletter id.")]) -> None:
+    """Cancel a scheduled newsletter; what was already sent stays sent."""
+    from sender.store import Store
+
+    with Store(settings().resolved_database_url) as store:
+        if not store.update_newsletter(newsletter_id, status="cancelled", next_run_at=None):
+            raise DripError(f"no newsletter {newsletter_id}")
+    console().print(f"cancelled newsletter {newsletter_id}")
 
 
 @app.command()

@@ -157,6 +157,9 @@ class Engine:
         """Send everything due now, batch by batch."""
         self._campaigns.clear()  # lesson files may have been edited since the last tick
         report = TickReport()
+        from sender.newsletters import send_due_newsletters
+
+        send_due_newsletters(self, report, max_batches)
         batches = 0
         while max_batches is None or batches < max_batches:
             claimed = self._claim_batch(report)
@@ -164,7 +167,7 @@ class Engine:
                 break
             batches += 1
             if claimed:
-                self._send(claimed, report)
+                self.send(claimed, report)
             if report.paused:
                 break
         return report
@@ -221,7 +224,7 @@ class Engine:
                                                       next_campaign.lessons[0], now)], conn=conn)
         return [
             {"delivery_id": new_ids[key][0], "attempts": new_ids[key][1], "enrolment_id": d.enrolment_id,
-             "campaign_id": d.campaign_id, "lesson": lesson, "subscriber": sub}
+             "campaign": self._campaign(d.campaign_id), "lesson": lesson, "subscriber": sub}
             for d, lesson, sub in planned
             if (key := (d.subscriber_id, d.campaign_id)) in new_ids
         ]
@@ -232,13 +235,15 @@ class Engine:
         return {"id": enrolment_id, "next_position": position, "next_due_at": due,
                 "status": "completed" if completed else "active", "completed_at": completed}
 
-    def _send(self, claimed: list[dict[str, Any]], report: TickReport) -> None:
+    def send(self, claimed: list[dict[str, Any]], report: TickReport, template: str = "lesson") -> None:
+        """Render, hand over and record claimed deliveries: dicts of delivery_id, attempts,
+        enrolment_id (None for newsletters), campaign, lesson, subscriber."""
         now = self.clock()
         messages, outcomes = [], []
         for item in claimed:
-            campaign = self._campaign(item["campaign_id"])
+            campaign = item["campaign"]
             try:
-                compiled = self.renderer.compile(campaign, item["lesson"])
+                compiled = self.renderer.compile(campaign, item["lesson"], template)
                 messages.append(compose(
                     settings=self.settings, renderer=self.renderer, compiled=compiled,
                     subscriber=item["subscriber"], signing_key=self._signing_key, now=now,
@@ -269,7 +274,8 @@ class Engine:
             else:
                 status = "queued"  # the provider had a bad minute: the lesson waits and goes again
                 report.retrying += 1
-                requeue.append(self._retry(item, now))
+                if item["enrolment_id"] is not None:  # a newsletter is simply claimed again
+                    requeue.append(self._retry(item, now))
             if o.error:
                 report.errors.append(f"{item['subscriber'].email}: {o.error}")
             records.append({
@@ -283,14 +289,14 @@ class Engine:
         if outcomes and self._failed_batches >= PAUSE_AFTER_FAILED_BATCHES:
             reason = (f"provider {self.provider.name} failed {self._failed_batches} batches in a row: "
                       f"{transient[-1].error}")
-            for slug in sorted({self._campaign(i["campaign_id"]).slug for i in claimed}):
+            for slug in sorted({i["campaign"].slug for i in claimed}):
                 self.store.set_campaign_status(slug, "paused", reason)
                 report.paused.append(slug)
             self._failed_batches = 0
 
     def _retry(self, item: dict[str, Any], now: datetime) -> dict[str, Any]:
         """Rewind the enrolment to this lesson, due again after a growing pause."""
-        campaign = self._campaign(item["campaign_id"])
+        campaign = item["campaign"]
         wait = RETRY_BACKOFF[min(item["attempts"], len(RETRY_BACKOFF) - 1)]
         retry_at = next_send_time(now + wait, self.timing(campaign, item["lesson"]),
                                   self.zone_of(item["subscriber"], campaign))

@@ -15,7 +15,7 @@ def test_migrations_create_the_schema_the_code_expects(db_url: str) -> None:
     store = Store(db_url)
     Store(db_url).close()  # a second start migrates nothing and does not fail
     with store.engine.connect() as conn:
-        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == "0002"
+        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == "0003"
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     # Only type-level noise would be acceptable; tables, columns, indexes must match.
     assert [d for d in diff if d[0] in {"add_table", "remove_table", "add_column", "remove_column",

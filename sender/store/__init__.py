@@ -19,7 +19,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from sender.store.schema import campaigns, deliveries, enrolments, events, meta, subscribers
+from sender.store.schema import (
+    campaigns,
+    deliveries,
+    enrolments,
+    events,
+    meta,
+    newsletters,
+    subscribers,
+)
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -404,6 +412,82 @@ class Store:
                      "at": now, "provider": r.get("provider"), "data": {"error": r["error"]}}
                     for r in problems
                 ])
+
+    # -- newsletters ----------------------------------------------------------
+
+    def add_newsletter(self, values: dict[str, Any]) -> int:
+        with self.begin() as conn:
+            # schedule a newsletter
+            return conn.execute(newsletters.insert().values(**values)).inserted_primary_key[0]
+
+    def update_newsletter(self, newsletter_id: int, **values: Any) -> bool:
+        with self.begin() as conn:
+            # move a newsletter on to its next issue, finish or cancel it
+            return conn.execute(newsletters.update().where(newsletters.c.id == newsletter_id)
+                                .values(**values)).rowcount > 0
+
+    def newsletters(self) -> list[sa.Row[Any]]:
+        with self.engine.connect() as conn:
+            # every newsletter, newest first
+            return conn.execute(sa.select(newsletters, campaigns.c.slug, campaigns.c.title)
+                                .join(campaigns, campaigns.c.id == newsletters.c.campaign_id)
+                                .order_by(newsletters.c.id.desc())).all()
+
+    def due_newsletters(self, now: datetime) -> list[sa.Row[Any]]:
+        with self.engine.connect() as conn:
+            # newsletters whose next issue may start now, in active campaigns
+            return conn.execute(
+                sa.select(newsletters, campaigns.c.slug)
+                .join(campaigns, campaigns.c.id == newsletters.c.campaign_id)
+                .where(newsletters.c.status == "scheduled", newsletters.c.next_run_at <= now,
+                       campaigns.c.status == "active")
+                .order_by(newsletters.c.next_run_at)
+            ).all()
+
+    def subscriber_zones(self, default: str) -> list[str]:
+        with self.engine.connect() as conn:
+            # the time zones active subscribers live in
+            zone = sa.func.coalesce(subscribers.c.timezone, default)
+            return list(conn.execute(sa.select(zone).where(subscribers.c.status == "active")
+                                     .distinct()).scalars())
+
+    def _audience(self, campaign_id: int, key: str, segment: str | None) -> list[Any]:  # conditions
+        """Active subscribers of a segment who have no delivery of this issue yet."""
+        delivered = sa.exists().where(
+            deliveries.c.subscriber_id == subscribers.c.id, deliveries.c.campaign_id == campaign_id,
+            deliveries.c.lesson_key == key, deliveries.c.status != "queued")
+        conditions = [subscribers.c.status == "active", ~delivered]
+        if segment:
+            if self.dialect == "postgresql":
+                conditions.append(sa.cast(subscribers.c.tags, postgresql.JSONB).contains([segment]))
+            else:
+                tags = sa.func.json_each(subscribers.c.tags).table_valued("value")
+                conditions.append(sa.exists().select_from(tags).where(tags.c.value == segment))
+        return conditions
+
+    def claim_newsletter(self, conn: sa.Connection, campaign_id: int, key: str, segment: str | None,
+                         zones: list[str] | None, default_zone: str, now: datetime, limit: int
+                         ) -> list[tuple[int, int, sa.Row[Any]]]:
+        """Claim the next batch of an issue: (delivery id, earlier attempts, subscriber)."""
+        conditions = self._audience(campaign_id, key, segment)
+        if zones is not None:
+            if not zones:
+                return []
+            conditions.append(sa.func.coalesce(subscribers.c.timezone, default_zone).in_(zones))
+        # the next subscribers an issue has not reached
+        rows = conn.execute(sa.select(subscribers).where(*conditions).order_by(subscribers.c.id)
+                            .limit(limit)).all()
+        claimed = self.claim_deliveries(conn, [
+            {"subscriber_id": r.id, "campaign_id": campaign_id, "lesson_key": key, "position": 1,
+             "status": "sending", "scheduled_at": now, "claimed_at": now} for r in rows])
+        return [(*claimed[(r.id, campaign_id)], r) for r in rows if (r.id, campaign_id) in claimed]
+
+    def newsletter_has_pending(self, campaign_id: int, key: str, segment: str | None) -> bool:
+        """Whether someone of the segment, in any zone, is still to get this issue."""
+        with self.engine.connect() as conn:
+            # anyone left without a delivery of this issue, or queued for another try
+            conditions = self._audience(campaign_id, key, segment)
+            return bool(conn.execute(sa.select(sa.exists().where(*conditions))).scalar())
 
     # -- reports ------------------------------------------------------------
 

@@ -116,3 +116,20 @@ events = sa.Table(
     sa.Column("data", sa.JSON, nullable=False),
     sa.Index("ix_events_delivery", "delivery_id"),
 )
+
+newsletters = sa.Table(
+    "newsletters", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("source", sa.Text, nullable=False),  # the Markdown file, read when each issue goes out
+    sa.Column("wall_time", sa.String(16), nullable=False),  # "2026-12-01T09:00" (local) of the next issue
+    sa.Column("timezone", sa.String(64), nullable=False),  # the zone wall_time is in, unless local
+    sa.Column("local", sa.Boolean, nullable=False),  # True: wall_time in each subscriber's zone
+    sa.Column("segment", sa.String(100), nullable=True),  # a tag; None for every active subscriber
+    sa.Column("cron", sa.String(100), nullable=True),  # recurring: the next wall_time after each issue
+    sa.Column("next_run_at", UTCDateTime, nullable=True),  # earliest instant the next issue may start
+    sa.Column("status", sa.String(16), nullable=False),  # scheduled | sending | sent | cancelled
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_newsletters_due", "status", "next_run_at"),
+)
