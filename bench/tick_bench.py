@@ -85,7 +85,6 @@ def naive_tick(store: Store, engine: Engine, limit: int) -> int:
     """The baseline: one query and one commit per subscriber."""
     sent = 0
     campaign = engine._read("glute-activation")
-    lesson = campaign.lessons[0]
     for _ in range(limit):
         with store.begin() as conn:
             row = conn.execute(sa.select(enrolments).where(enrolments.c.status == "active",
@@ -93,11 +92,12 @@ def naive_tick(store: Store, engine: Engine, limit: int) -> int:
                                .order_by(enrolments.c.next_due_at).limit(1)).first()
             if row is None:
                 break
+            lesson = campaign.lesson(row.next_position)
             conn.execute(deliveries.insert().values(
                 subscriber_id=row.subscriber_id, campaign_id=row.campaign_id, lesson_key=lesson.key,
-                position=1, status="sent", claimed_at=NOW, sent_at=NOW))
+                position=lesson.position, status="sent", claimed_at=NOW, sent_at=NOW))
             conn.execute(enrolments.update().where(enrolments.c.id == row.id)
-                         .values(next_position=2, next_due_at=NOW + timedelta(days=2)))
+                         .values(next_position=row.next_position + 1, next_due_at=NOW + timedelta(days=2)))
         sent += 1
     return sent
 
@@ -150,10 +150,9 @@ def run(url: str, label: str, total: int, due: int, naive_sample: int, project: 
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
 
-    # The baseline takes the next due subscribers, so give it some.
+    # The baseline sends the next lesson to subscribers made due again.
     with store.begin() as conn:
-        conn.execute(enrolments.update().where(enrolments.c.subscriber_id > due,
-                                               enrolments.c.subscriber_id <= due + naive_sample,
+        conn.execute(enrolments.update().where(enrolments.c.subscriber_id <= naive_sample,
                                                enrolments.c.status == "active")
                      .values(next_due_at=NOW))
     t = time.perf_counter()
