@@ -71,3 +71,27 @@ def test_add_enrol_tick_status(project: Path) -> None:
 def test_help_answers(args: list[str], tmp_path: Path) -> None:
     result = drip(*args, cwd=tmp_path)
     assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_serve_ticks_on_its_own_and_stops_on_ctrl_c(project: Path) -> None:
+    import signal
+    import time
+
+    # A window that is always open, so the lesson is due at once.
+    (project / "dripcourse.toml").write_text('send_window = "00:00-23:59"\ntick_seconds = 1\n'
+                                             'provider = "outbox://outbox"\n')
+    assert drip("subscribers", "add", "a@example.com", cwd=project).returncode == 0
+    assert drip("enrol", "mini", cwd=project).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIP_")}
+    proc = subprocess.Popen([sys.executable, "-m", "sender.cli", "serve"], cwd=project, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not list((project / "outbox").glob("*.eml")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert len(list((project / "outbox").glob("*.eml"))) == 1, err
+    assert proc.returncode == 0, err
+    assert "sent 1, failed 0" in out
