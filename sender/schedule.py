@@ -73,9 +73,11 @@ class Timing:
 
 @cache  # called per lesson per subscriber on the send path; the texts are few
 def parse_window(text: str) -> tuple[time, time]:
-    """"09:00-11:00" -> (09:00, 11:00)."""
+    """"09:00-11:00" -> (09:00, 11:00); "22:00-24:00" runs to the end of the day."""
     try:
-        start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
+        first, last = (part.strip() for part in text.split("-"))
+        start = time.fromisoformat(first)
+        end = time.max if last in {"24:00", "24:00:00"} else time.fromisoformat(last)
     except ValueError:
         raise ValueError(f"send window {text!r} must look like 09:00-11:00") from None
     return start, end

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from sender.engine import Engine
 from sender.providers.memory import MemoryProvider
-from sender.schedule import SimulatedClock, parse_weekdays
+from sender.schedule import SimulatedClock, parse_weekdays, parse_window
 from sender.settings import load_settings
 from sender.store import Store
 from sender.subscribers import add_subscriber
@@ -81,7 +81,7 @@ def test_lessons_land_once_in_order_in_window_after_delay(
             engine.tick()
 
         allowed = parse_weekdays(weekdays)
-        lo, hi = time(window_start), time(window_start + window_hours)
+        lo, hi = parse_window(window)
         for i, tz in enumerate(zones):
             sent = sorted((r.sent_at, r.position) for r in engine.store.delivery_log()
                           if r.email == f"s{i}@example.com")

@@ -70,6 +70,10 @@ def test_parse_weekdays(text: str, days: set[int]) -> None:
     assert parse_weekdays(text) == days
 
 
+def test_window_may_run_to_midnight() -> None:
+    assert parse_window("22:00-24:00") == (time(22), time.max)
+
+
 def test_parse_errors_name_the_value() -> None:
     with pytest.raises(ValueError, match="send window '9-5' must look like 09:00-11:00"):
         parse_window("9-5")
