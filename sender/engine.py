@@ -326,5 +326,7 @@ def project_engine(settings: Settings, clock: Clock, provider: Provider | None =
     from sender.providers import get_provider
 
     store = Store(settings.resolved_database_url)
-    provider = provider or get_provider(settings.provider, project_dir=Path(settings.project_dir))
+    if provider is None:
+        provider = get_provider(settings.provider, project_dir=Path(settings.project_dir))
+        provider.open()  # a missing API key fails here, naming its variable, not mid-batch
     return Engine(settings, store, provider, clock)

@@ -19,6 +19,13 @@ BACKENDS: dict[str, str] = {
     "outbox": "sender.providers.outbox:OutboxProvider",
     "console": "sender.providers.console:ConsoleProvider",
     "memory": "sender.providers.memory:MemoryProvider",
+    "postmark": "sender.providers.postmark:PostmarkProvider",
+    "sendgrid": "sender.providers.sendgrid:SendGridProvider",
+    "mailgun": "sender.providers.mailgun:MailgunProvider",
+    "resend": "sender.providers.resend:ResendProvider",
+    "ses": "sender.providers.ses:SesProvider",
+    "smtp": "sender.providers.smtp:SmtpProvider",
+    "smtps": "sender.providers.smtp:SmtpProvider",
 }
 
 

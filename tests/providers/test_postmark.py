@@ -1,0 +1,83 @@
+"""Postmark: POST /email/batch, X-Postmark-Server-Token, up to 500 per call, per-message ErrorCode."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from sender.providers.base import ProviderError
+from sender.providers.postmark import PostmarkProvider
+from tests.providers.conftest import ENV, FAKE_APIS, FakeTime, endpoint_url, make_message, serve
+
+API = FAKE_APIS["postmark"]
+
+
+def provider(server: HTTPServer, fake_time: FakeTime, **params: object) -> PostmarkProvider:
+    return PostmarkProvider(endpoint_url(API, server, **params), environ=ENV, clock=fake_time.source)
+
+
+def test_request_is_shaped_as_postmark_documents(httpserver: HTTPServer, fake_time: FakeTime) -> None:
+    served = serve(httpserver, API)
+    with provider(httpserver, fake_time) as p:
+        p.send_messages([make_message(0)])
+    (req,) = served.requests
+    assert req.headers["X-Postmark-Server-Token"] == "pm-token"
+    assert req.headers["Accept"] == "application/json"
+    (body,) = req.get_json()
+    assert body["From"] == "Glute Course <course@example.com>"
+    assert body["To"] == "Reader 0 <reader0@example.org>"
+    assert body["MessageStream"] == "broadcast"
+    assert body["ReplyTo"] == "coach@example.com"
+    assert body["Tag"] == "glutes"
+    assert body["Metadata"] == {"campaign": "glutes", "lesson": "01-start", "delivery": "100"}
+    headers = {h["Name"]: h["Value"] for h in body["Headers"]}
+    assert headers["Message-ID"] == "<msg0@example.com>"
+    assert "Reply-To" not in headers  # it has a field of its own
+    assert body["TextBody"].startswith("Hi reader 0") and body["HtmlBody"].startswith("<p>")
+
+
+def test_batches_hold_at_most_500(httpserver: HTTPServer, fake_time: FakeTime) -> None:
+    served = serve(httpserver, API)
+    with provider(httpserver, fake_time, concurrency=1) as p:
+        results = p.send_messages([make_message(i) for i in range(1001)])
+    assert [len(r.get_json()) for r in served.requests] == [500, 500, 1]
+    assert all(r.ok for r in results)
+
+
+def test_the_stream_can_be_chosen(httpserver: HTTPServer, fake_time: FakeTime) -> None:
+    served = serve(httpserver, API)
+    with provider(httpserver, fake_time, stream="courses") as p:
+        p.send_messages([make_message(0)])
+    assert served.requests[0].get_json()[0]["MessageStream"] == "courses"
+
+
+def test_each_result_of_a_200_batch_is_read(httpserver: HTTPServer, fake_time: FakeTime) -> None:
+    def partial(req: Request, n: int) -> Response:
+        codes = [(0, "OK"), (406, "Inactive recipient"), (300, "Invalid 'To' address"), (405, "No credits")]
+        return Response(json.dumps([{"ErrorCode": c, "Message": text, "MessageID": f"id{i}" if c == 0 else ""}
+                                    for i, (c, text) in enumerate(codes)]), 200)
+
+    serve(httpserver, API, [partial])
+    with provider(httpserver, fake_time) as p:
+        results = p.send_messages([make_message(i) for i in range(4)])
+    assert [(r.ok, r.permanent) for r in results] == [
+        (True, False), (False, True), (False, True), (False, False)]
+    assert results[0].provider_message_id == "id0"
+    assert results[1].error == "postmark: ErrorCode 406: Inactive recipient"
+
+
+def test_a_short_answer_leaves_no_message_without_a_result(httpserver: HTTPServer,
+                                                            fake_time: FakeTime) -> None:
+    serve(httpserver, API, [lambda req, n: Response(json.dumps([{"ErrorCode": 0, "MessageID": "a"}]), 200)])
+    with provider(httpserver, fake_time) as p:
+        results = p.send_messages([make_message(0), make_message(1)])
+    assert [(r.ok, r.permanent) for r in results] == [(True, False), (False, False)]
+
+
+def test_a_missing_token_is_named_when_the_provider_is_opened() -> None:
+    p = PostmarkProvider("postmark://", environ={})
+    with pytest.raises(ProviderError, match="POSTMARK_SERVER_TOKEN"):
+        p.open()
