@@ -42,6 +42,7 @@ class TickReport:
     failed: int = 0  # permanently: the address or the lesson is wrong
     retrying: int = 0  # the provider failed for now; the lesson is queued again
     deferred: int = 0  # late, outside the send window: moved to the next window
+    suppressed: int = 0  # addresses the provider refused, never mailed again
     completed: int = 0
     paused: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -53,7 +54,8 @@ class TickReport:
     def summary(self) -> str:
         parts = [f"sent {self.sent}", f"failed {self.failed}"]
         parts += [f"{name} {n}" for name, n in (("retrying", self.retrying), ("deferred to the next "
-                  "window", self.deferred), ("completed the course", self.completed)) if n]
+                  "window", self.deferred), ("completed the course", self.completed),
+                  ("addresses suppressed", self.suppressed)) if n]
         if self.paused:
             parts.append("paused: " + ", ".join(self.paused))
         return ", ".join(parts)
@@ -68,7 +70,7 @@ class Engine:
         self.clock = clock
         self.renderer = renderer or Renderer(settings.path("templates_dir"), settings)
         self._campaigns: dict[int, Campaign] = {}
-        self._signing_key = settings.signing_key or store.signing_key()
+        self.signing_key = settings.signing_key or store.signing_key()
         self._failed_batches = 0
 
     # -- campaigns and timing ---------------------------------------------------
@@ -105,12 +107,10 @@ class Engine:
         campaign_id, campaign = self.load(slug)
         now = self.clock()
         first = campaign.lessons[0]
-        wanted = None if emails is None else set(emails)
-        rows = [
-            self._enrolment_row(s, campaign_id, campaign, first, now)
-            for s in self.store.subscribers()
-            if s.status == "active" and (wanted is None or s.email in wanted)
-        ]
+        candidates = self.store.subscribers() if emails is None else [
+            s for s in map(self.store.subscriber_by_email, emails) if s is not None]
+        rows = [self._enrolment_row(s, campaign_id, campaign, first, now)
+                for s in candidates if s.status == "active"]
         return self.store.enrol(rows)
 
     def _enrolment_row(self, subscriber: Any, campaign_id: int, campaign: Campaign, first: Lesson,
@@ -246,7 +246,7 @@ class Engine:
                 compiled = self.renderer.compile(campaign, item["lesson"], template)
                 messages.append(compose(
                     settings=self.settings, renderer=self.renderer, compiled=compiled,
-                    subscriber=item["subscriber"], signing_key=self._signing_key, now=now,
+                    subscriber=item["subscriber"], signing_key=self.signing_key, now=now,
                     delivery_key=f"delivery:{item['delivery_id']}", delivery_id=item["delivery_id"],
                 ))
             except Exception as exc:  # one bad lesson or subscriber must not sink the batch
@@ -284,6 +284,12 @@ class Engine:
                 "subscriber_id": item["subscriber"].id, "provider": self.provider.name,
             })
         self.store.record_results(records, now, requeue=requeue)
+        refused: dict[str | None, set[int]] = {}
+        for o in outcomes:
+            if o.suppress:  # an invalid or inactive address: mailing it again only hurts our reputation
+                refused.setdefault(o.error, set()).add(by_id[o.delivery_id]["subscriber"].id)
+        for error, ids in refused.items():
+            report.suppressed += self.store.suppress(ids, "bounced", now, detail=error)
         transient = [o for o in outcomes if not o.ok and not o.permanent]
         self._failed_batches = self._failed_batches + 1 if len(transient) == len(outcomes) else 0
         if outcomes and self._failed_batches >= PAUSE_AFTER_FAILED_BATCHES:
@@ -313,12 +319,13 @@ class Outcome:
     error: str | None = None
     provider_message_id: str | None = None
     message_id: str | None = None
+    suppress: bool = False  # the provider refused the address itself
 
     @classmethod
     def of(cls, result: SendResult) -> Outcome:
         assert result.message.delivery_id is not None
         return cls(result.message.delivery_id, result.ok, result.permanent, result.error,
-                   result.provider_message_id, result.message.message_id)
+                   result.provider_message_id, result.message.message_id, result.suppress)
 
 
 def project_engine(settings: Settings, clock: Clock, provider: Provider | None = None) -> Engine:

@@ -103,6 +103,7 @@ class Renderer:
         self._html_env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
         self._text_env = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined)
         self._cache: dict[tuple[str, str, str], CompiledLesson] = {}
+        self._system_cache: dict[str, tuple[jinja2.Template, jinja2.Template]] = {}
         self.compilations = 0  # MJML compiles done; benchmarks and tests read it
 
     def compile(self, campaign: Campaign, lesson: Lesson, template: str = "lesson") -> CompiledLesson:
@@ -158,6 +159,28 @@ class Renderer:
             text=self._stage2(self._text_env, text, lesson.path),
             preheader=lesson.preheader,
         )
+
+    def render_system(self, template: str, context: dict[str, Any]) -> tuple[str, str]:
+        """(html, text) of an email that is not a lesson (opt-in confirmation): compiled
+        once per template, its `{{ }}` values given per call."""
+        cached = self._system_cache.get(template)
+        if cached is None:
+            common = {"brand_colour": self.settings.brand_colour, "language": "en",
+                      "postal_address": self.settings.postal_address}
+            mjml_source, spans = _protect(self._stage1(f"{template}.mjml", common))
+            try:
+                html = _restore(mjml.mjml2html(mjml_source, fonts={}), spans)
+            except ValueError as exc:
+                raise RenderError(f"{self.templates_dir / template}.mjml: MJML error: {exc}") from None
+            path = self.templates_dir / f"{template}.mjml"
+            text = self._stage1(f"{template}.txt", common)
+            cached = self._system_cache[template] = (self._stage2(self._html_env, html, path),
+                                                     self._stage2(self._text_env, text, path))
+        try:
+            return cached[0].render(context), cached[1].render(context)
+        except jinja2.UndefinedError as exc:
+            raise RenderError(f"{self.templates_dir / template}.mjml: undefined variable: "
+                              f"{exc.message}") from None
 
     def _stage1(self, name: str, context: dict[str, Any]) -> str:
         try:

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from sender.engine import Engine
+from sender.providers.base import SendResult
 from sender.providers.memory import MemoryProvider
 from sender.providers.outbox import OutboxProvider
 from sender.schedule import SimulatedClock
@@ -219,3 +220,24 @@ def test_pausing_a_subscriber_holds_their_lessons(project: Path, sqlite_url: str
     engine.store.set_enrolment_status("a@example.com", None, "active")
     run_course(engine, clock)
     assert sum(m.to == "a@example.com" for m in engine.provider.outbox) == 3
+
+
+def test_an_address_the_provider_refuses_is_suppressed_and_never_mailed_again(project: Path,
+                                                                              db_url: str) -> None:
+    class RefusesOne(MemoryProvider):
+        def send_messages(self, messages):  # type: ignore[no-untyped-def]
+            sent = super().send_messages([m for m in messages if "bad@" not in m.to])
+            return sent + [SendResult(m, ok=False, permanent=True, suppress=True,
+                                      error="ErrorCode 406: inactive recipient")
+                           for m in messages if "bad@" in m.to]
+
+    engine, clock = make_engine(project, db_url, provider=RefusesOne(f"memory://{project}/refuses"))
+    for email in ("good@example.com", "bad@example.com"):
+        add_subscriber(engine.store, email, now=clock())
+    engine.enrol("mini")
+    run_course(engine, clock)
+    assert sorted(m.metadata["lesson"] for m in engine.provider.outbox) == ["01-start", "02-next", "03-last"]
+    bad = engine.store.subscriber_by_email("bad@example.com")
+    assert bad.status == "bounced" and engine.store.is_suppressed("BAD@example.com")
+    assert not engine.store.is_suppressed("good@example.com")
+    assert [r.status for r in engine.store.delivery_log() if r.email == "bad@example.com"] == ["failed"]

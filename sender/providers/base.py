@@ -69,6 +69,8 @@ class SendResult:
     provider_message_id: str | None = None
     error: str | None = None
     permanent: bool = False  # True: retrying will not help (invalid address, inactive recipient)
+    # The recipient address itself was refused (invalid, inactive, user unknown): never mail it again.
+    suppress: bool = False
 
 
 class Provider:

@@ -68,4 +68,5 @@ class PostmarkProvider(HttpProvider):
         if code == 0:
             return SendResult(m, ok=True, provider_message_id=entry["MessageID"])
         return SendResult(m, ok=False, error=f"postmark: ErrorCode {code}: {entry.get('Message', '')}",
-                          permanent=code in PERMANENT_ERROR_CODES)
+                          permanent=code in PERMANENT_ERROR_CODES,
+                          suppress=code in PERMANENT_ERROR_CODES)

@@ -22,6 +22,7 @@ import os
 import smtplib
 import ssl
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from email.message import EmailMessage
 from urllib.parse import urlencode, urlsplit
 
@@ -151,7 +152,9 @@ class SmtpProvider(Provider):
                                     to_addrs=[address_of(m.to)[1]])
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
-            return self._refused(m, code, text)
+            result = self._refused(m, code, text)
+            # 5xx to RCPT TO: this mailbox is refused (user unknown, disabled), not the message
+            return replace(result, suppress=result.permanent)
         except smtplib.SMTPResponseException as exc:  # sender refused, data refused, 421 ...
             return self._refused(m, exc.smtp_code, exc.smtp_error)
         except smtplib.SMTPNotSupportedError as exc:  # e.g. needs SMTPUTF8 the server lacks

@@ -9,6 +9,7 @@ written before anything is sent.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from sender.store.schema import (
     meta,
     newsletters,
     subscribers,
+    suppressions,
 )
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -190,6 +192,167 @@ class Store:
         rows = conn.execute(sa.select(subscribers).where(subscribers.c.id.in_(list(ids))))
         return {r.id: r for r in rows}
 
+    def subscriber(self, subscriber_id: int) -> sa.Row[Any] | None:
+        with self.engine.connect() as conn:
+            # one subscriber by id
+            return conn.execute(sa.select(subscribers).where(subscribers.c.id == subscriber_id)).first()
+
+    # -- consent, unsubscribes and suppression --------------------------------
+
+    def confirm(self, subscriber_id: int, now: datetime, source: str) -> bool:
+        """Double opt-in: a pending subscriber becomes active; False if not pending."""
+        with self.begin() as conn:
+            # activate a pending subscriber who followed the confirmation link
+            result = conn.execute(
+                subscribers.update()
+                .where(subscribers.c.id == subscriber_id, subscribers.c.status == "pending")
+                .values(status="active", consent_source=source, consent_at=now, updated_at=now))
+            return result.rowcount > 0
+
+    def unsubscribe(self, subscriber_id: int, campaign_id: int | None, now: datetime, source: str) -> bool:
+        """Stop one course (campaign_id) or everything (None); False for an unknown subscriber.
+        Idempotent: unsubscribing twice records one event."""
+        with self.begin() as conn:
+            status = conn.execute(sa.select(subscribers.c.status)
+                                  .where(subscribers.c.id == subscriber_id)).scalar()
+            if status is None:
+                return False
+            # stop the subscriber's enrolments, in one campaign or all
+            stop = (enrolments.update()
+                    .where(enrolments.c.subscriber_id == subscriber_id,
+                           enrolments.c.status.in_(["active", "paused"]))
+                    .values(status="stopped"))
+            if campaign_id is not None:
+                stop = stop.where(enrolments.c.campaign_id == campaign_id)
+            changed = conn.execute(stop).rowcount
+            if campaign_id is None and status in ("active", "pending"):
+                # mark the subscriber unsubscribed from everything
+                conn.execute(subscribers.update().where(subscribers.c.id == subscriber_id)
+                             .values(status="unsubscribed", updated_at=now))
+                changed += 1
+            if changed:
+                conn.execute(events.insert().values(
+                    subscriber_id=subscriber_id, type="unsubscribed", at=now, provider=None,
+                    data={"scope": "campaign" if campaign_id else "all", "campaign_id": campaign_id,
+                          "source": source}))
+            return True
+
+    def resubscribe(self, subscriber_id: int, campaign_id: int | None, now: datetime) -> bool:
+        """Undo an unsubscribe: never for a suppressed (bounced, complained) address."""
+        with self.begin() as conn:
+            row = conn.execute(sa.select(subscribers.c.email, subscribers.c.status)
+                               .where(subscribers.c.id == subscriber_id)).first()
+            if (row is None or row.status not in ("active", "unsubscribed")
+                    or self._suppressed(conn, row.email)):
+                return False
+            # reactivate an unsubscribed subscriber
+            conn.execute(subscribers.update().where(subscribers.c.id == subscriber_id)
+                         .values(status="active", updated_at=now))
+            if campaign_id is not None:
+                # restart the stopped course where it stopped; the engine waits for the window
+                conn.execute(enrolments.update()
+                             .where(enrolments.c.subscriber_id == subscriber_id,
+                                    enrolments.c.campaign_id == campaign_id,
+                                    enrolments.c.status == "stopped")
+                             .values(status="active", next_due_at=now))
+            conn.execute(events.insert().values(subscriber_id=subscriber_id, type="resubscribed", at=now,
+                                                provider=None, data={"campaign_id": campaign_id}))
+            return True
+
+    @staticmethod
+    def email_hash(email: str) -> str:
+        return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+    def _suppressed(self, conn: sa.Connection, email: str) -> bool:
+        # is this address on the suppression list?
+        return conn.execute(sa.select(sa.exists().where(
+            suppressions.c.email_hash == self.email_hash(email)))).scalar() or False
+
+    def is_suppressed(self, email: str) -> bool:
+        with self.engine.connect() as conn:
+            return self._suppressed(conn, email)
+
+    def suppress(self, subscriber_ids: Iterable[int], reason: str, now: datetime,
+                 detail: str | None = None, conn: sa.Connection | None = None) -> int:
+        """Never mail these subscribers again: status = reason (bounced, complained, failed),
+        enrolments stopped, and a suppression entry that outlives the subscriber row."""
+        ids = sorted(set(subscriber_ids))
+        if not ids:
+            return 0
+        if conn is None:
+            with self.begin() as conn:
+                return self.suppress(ids, reason, now, detail, conn)
+        emails = conn.execute(sa.select(subscribers.c.email).where(subscribers.c.id.in_(ids))).scalars().all()
+        # suppress addresses, keeping the first reason given
+        conn.execute(
+            self._insert(suppressions).on_conflict_do_nothing(index_elements=["email_hash"]),
+            [{"email_hash": self.email_hash(e), "reason": reason, "detail": detail, "created_at": now}
+             for e in emails])
+        self._end_subscriptions(conn, ids, reason, now)
+        return len(emails)
+
+    @staticmethod
+    def _end_subscriptions(conn: sa.Connection, ids: Sequence[int], status: str, now: datetime) -> None:
+        # set subscribers' status and stop all their enrolments
+        conn.execute(subscribers.update().where(subscribers.c.id.in_(ids))
+                     .values(status=status, updated_at=now))
+        conn.execute(enrolments.update()
+                     .where(enrolments.c.subscriber_id.in_(ids),
+                            enrolments.c.status.in_(["active", "paused"]))
+                     .values(status="stopped"))
+
+    def record_webhook_events(self, rows: Sequence[dict[str, Any]], now: datetime) -> tuple[int, int]:
+        """Store provider events (keys: provider, type, email, at, external_id,
+        provider_message_id, delivery_id, permanent, data) against their delivery, once
+        each; hard bounces and complaints suppress the address. Returns (stored, suppressed)."""
+        if not rows:
+            return 0, 0
+        with self.begin() as conn:
+            emails = {r["email"] for r in rows}
+            # subscribers the events are about
+            by_email = dict(conn.execute(sa.select(subscribers.c.email, subscribers.c.id)
+                                         .where(subscribers.c.email.in_(emails))).all())
+            # deliveries named by our id, or found by the provider's message id
+            wanted = {r["delivery_id"] for r in rows if r.get("delivery_id")}
+            known = set(conn.execute(sa.select(deliveries.c.id).where(deliveries.c.id.in_(wanted)))
+                        .scalars()) if wanted else set()
+            provider_ids = {r["provider_message_id"] for r in rows
+                            if r.get("provider_message_id") and r.get("delivery_id") not in known}
+            by_provider_id = dict(conn.execute(
+                sa.select(deliveries.c.provider_message_id, deliveries.c.id)
+                .where(deliveries.c.provider_message_id.in_(provider_ids))).all()) if provider_ids else {}
+            stored = 0
+            to_suppress: dict[str, set[int]] = {}
+            for r in rows:
+                delivery_id = r.get("delivery_id") if r.get("delivery_id") in known else \
+                    by_provider_id.get(r.get("provider_message_id"))
+                subscriber_id = by_email.get(r["email"])
+                # store the event unless this provider already sent it
+                result = conn.execute(
+                    self._insert(events).values(
+                        delivery_id=delivery_id, subscriber_id=subscriber_id, type=r["type"], at=r["at"],
+                        provider=r["provider"], external_id=r["external_id"],
+                        data={**r.get("data", {}), "email": r["email"],
+                              "permanent": r.get("permanent", False),
+                              "provider_message_id": r.get("provider_message_id")})
+                    .on_conflict_do_nothing(index_elements=["provider", "external_id"])
+                    .returning(events.c.id))
+                if result.first() is None:
+                    continue
+                stored += 1
+                if subscriber_id is not None and (r["type"] == "complained"
+                                                  or (r["type"] == "bounced" and r.get("permanent"))):
+                    to_suppress.setdefault(r["type"], set()).add(subscriber_id)
+                if subscriber_id is not None and r["type"] == "unsubscribed":
+                    to_suppress.setdefault("unsubscribed", set()).add(subscriber_id)
+            suppressed = 0
+            for reason, ids in to_suppress.items():
+                if reason == "unsubscribed":  # the provider's own unsubscribe link: honour it, no block
+                    self._end_subscriptions(conn, sorted(ids), "unsubscribed", now)
+                else:
+                    suppressed += self.suppress(ids, reason, now, conn=conn)
+            return stored, suppressed
+
     # -- campaigns ----------------------------------------------------------
 
     def ensure_campaign(self, slug: str, *, title: str, now: datetime, kind: str = "course",
@@ -218,6 +381,11 @@ class Store:
                                   .values(status=status, paused_reason=reason))
             return result.rowcount > 0
 
+    def campaign_by_slug(self, slug: str) -> sa.Row[Any] | None:
+        with self.engine.connect() as conn:
+            # a campaign by slug
+            return conn.execute(sa.select(campaigns).where(campaigns.c.slug == slug)).first()
+
     def campaigns(self) -> list[sa.Row[Any]]:
         with self.engine.connect() as conn:
             # all campaigns
@@ -241,6 +409,13 @@ class Store:
             [{"status": "active", "next_position": 1, **r} for r in rows],
         )
         return len(result.all())
+
+    def enrolment_status(self, subscriber_id: int, campaign_id: int) -> str | None:
+        with self.engine.connect() as conn:
+            # one subscriber's enrolment status in one campaign
+            return conn.execute(sa.select(enrolments.c.status).where(
+                enrolments.c.subscriber_id == subscriber_id,
+                enrolments.c.campaign_id == campaign_id)).scalar()
 
     def set_enrolment_status(self, email: str, slug: str | None, status: str) -> int:
         """Pause ('paused') or resume ('active') one subscriber's enrolments; returns how many."""

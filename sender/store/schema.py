@@ -114,7 +114,20 @@ events = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("provider", sa.String(32), nullable=True),
     sa.Column("data", sa.JSON, nullable=False),
+    # The provider's own id of a webhook event: the same event delivered twice is stored once.
+    sa.Column("external_id", sa.String(200), nullable=True),
     sa.Index("ix_events_delivery", "delivery_id"),
+    sa.Index("ux_events_external", "provider", "external_id", unique=True),
+)
+
+# Addresses never to mail again (hard bounce, complaint, deleted on request). Keyed
+# by a hash of the address, so deleting a subscriber's personal data keeps the block.
+suppressions = sa.Table(
+    "suppressions", metadata,
+    sa.Column("email_hash", sa.String(64), primary_key=True),
+    sa.Column("reason", sa.String(32), nullable=False),  # bounced | complained | deleted | failed
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
 newsletters = sa.Table(
