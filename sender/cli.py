@@ -169,6 +169,28 @@ def render(
     console().print(f"wrote {len(loaded.lessons) * 3} files to {out}")
 
 
+@app.command("send-test")
+def send_test(
+    lesson: Annotated[str, typer.Argument(metavar="CAMPAIGN/LESSON",
+                                          help="e.g. glute-activation/2 or glute-activation/02-dominant")],
+    to: Annotated[str, typer.Option(help="Address to send the test to.")],
+    name: Annotated[str, typer.Option(help="Sample subscriber's name.")] = "Alex Sample",
+    timezone: Annotated[str | None, typer.Option(help="Sample subscriber's time zone.")] = None,
+) -> None:
+    """Send one lesson, as a subscriber would get it, through the configured provider."""
+    from sender.sample import send_test as send
+
+    slug, sep, ref = lesson.partition("/")
+    if not sep or not ref:
+        raise DripError(f"{lesson!r}: expected CAMPAIGN/LESSON, e.g. glute-activation/2")
+    eng = engine()
+    result = send(eng, slug, ref, to, name=name, timezone=timezone)
+    if not result.ok:
+        raise DripError(f"{eng.provider.name} did not accept the test: {result.error}")
+    console().print(f"sent {result.message.subject!r} to {result.message.to} through {eng.provider.name}"
+                    f" (id {result.provider_message_id})")
+
+
 @subscribers_app.command("add")
 def subscribers_add(
     email: Annotated[str, typer.Argument(help="Email address.")],
@@ -284,20 +306,40 @@ def _print_tick(report: Any) -> None:
 
 
 @app.command()
-def serve() -> None:
-    """Run in the foreground, waking every `tick_seconds` to send what is due."""
+def serve(
+    worker: Annotated[bool, typer.Option(
+        "--worker", help="Only send, no web app: run several beside one `drip serve` (PostgreSQL).")] = False,
+) -> None:
+    """Run in the foreground: send what is due every `tick_seconds` and serve the web app
+    (subscribe, confirm and unsubscribe pages, webhooks) on `listen`."""
+    from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     eng = engine()
-    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler = BlockingScheduler(timezone="UTC") if worker else BackgroundScheduler(timezone="UTC")
     # The store decides what is due; APScheduler only wakes us up (its job
     # store can't be shared between processes, so it holds no state here).
     scheduler.add_job(lambda: _print_tick(eng.tick()), "interval",
                       seconds=eng.settings.tick_seconds, max_instances=1, coalesce=True,
                       next_run_time=eng.clock())
-    console().print(f"serving: ticking every {eng.settings.tick_seconds}s; Ctrl+C to stop")
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        if worker:
+            console().print(f"worker: ticking every {eng.settings.tick_seconds}s; Ctrl+C to stop")
+            scheduler.start()
+            return
+        import waitress
+
+        from sender.web import create_app
+
+        host, _, port = eng.settings.listen.rpartition(":")
         scheduler.start()
+        console().print(f"serving http://{eng.settings.listen}, ticking every {eng.settings.tick_seconds}s; "
+                        "Ctrl+C to stop")
+        try:
+            waitress.serve(create_app(eng), host=host or "127.0.0.1", port=int(port), threads=8,
+                           _quiet=True)
+        finally:
+            scheduler.shutdown(wait=True)  # let a tick in progress record what it sent
 
 
 @app.command()

@@ -14,6 +14,7 @@ of a running course never resends one.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -335,5 +336,8 @@ def project_engine(settings: Settings, clock: Clock, provider: Provider | None =
     store = Store(settings.resolved_database_url)
     if provider is None:
         provider = get_provider(settings.provider, project_dir=Path(settings.project_dir))
-        provider.open()  # a missing API key fails here, naming its variable, not mid-batch
+        # A missing API key fails here, naming its variable, not mid-batch; a relay that is
+        # unreachable right now (restarting) is not fatal: each send retries and reports it.
+        with contextlib.suppress(OSError):
+            provider.open()
     return Engine(settings, store, provider, clock)

@@ -73,25 +73,42 @@ def test_help_answers(args: list[str], tmp_path: Path) -> None:
     assert result.returncode == 0 and "Usage" in result.stdout
 
 
-def test_serve_ticks_on_its_own_and_stops_on_ctrl_c(project: Path) -> None:
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("worker", [False, True], ids=["web+scheduler", "worker"])
+def test_serve_ticks_on_its_own_serves_pages_and_stops_on_ctrl_c(project: Path, worker: bool) -> None:
     import signal
     import time
+    import urllib.request
 
+    port = _free_port()
     # A window that is always open, so the lesson is due at once.
     (project / "dripcourse.toml").write_text('send_window = "00:00-23:59"\ntick_seconds = 1\n'
-                                             'provider = "outbox://outbox"\n')
+                                             f'provider = "outbox://outbox"\nlisten = "127.0.0.1:{port}"\n')
     assert drip("subscribers", "add", "a@example.com", cwd=project).returncode == 0
     assert drip("enrol", "mini", cwd=project).returncode == 0
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIP_")}
-    proc = subprocess.Popen([sys.executable, "-m", "sender.cli", "serve"], cwd=project, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "sender.cli", "serve", *(["--worker"] if worker else [])],
+                            cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    page = None
     try:
         deadline = time.monotonic() + 60
         while not list((project / "outbox").glob("*.eml")) and time.monotonic() < deadline:
             time.sleep(0.2)
+        if not worker:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/subscribe/mini", timeout=10) as answer:
+                page = answer.read().decode()
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert len(list((project / "outbox").glob("*.eml"))) == 1, err
     assert proc.returncode == 0, err
     assert "sent 1, failed 0" in out
+    if not worker:
+        assert page is not None and "Mini &amp; Course" in page

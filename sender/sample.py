@@ -1,0 +1,51 @@
+"""A test of one lesson to one address: rendered for a sample subscriber and sent
+through the configured provider, with nothing recorded as a delivery."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from sender.campaign import CampaignError, Lesson
+from sender.messages import compose
+from sender.providers.base import SendResult
+from sender.subscribers import check_timezone, clean_name, normalise_email
+
+if TYPE_CHECKING:
+    from sender.campaign import Campaign
+    from sender.engine import Engine
+
+
+def sample_subscriber(email: str, name: str = "", timezone: str | None = None) -> Any:
+    """Looks like a subscribers row to templates and `compose`; id 0 is never a real one."""
+    return SimpleNamespace(id=0, email=normalise_email(email), name=clean_name(name),
+                           timezone=check_timezone(timezone), fields={})
+
+
+def find_lesson(campaign: Campaign, ref: str) -> Lesson:
+    """A lesson by position ("2"), file stem ("02-dominant-hamstrings") or its unique prefix."""
+    if ref.isdigit() and (lesson := campaign.lesson(int(ref))):
+        return lesson
+    matches = [lesson for lesson in campaign.lessons if lesson.key == ref] or [
+        lesson for lesson in campaign.lessons if lesson.key.startswith(ref)]
+    if len(matches) != 1:
+        keys = ", ".join(lesson.key for lesson in campaign.lessons)
+        raise CampaignError(f"{campaign.path}: no single lesson {ref!r}; lessons are: {keys}")
+    return matches[0]
+
+
+def send_test(engine: Engine, slug: str, lesson_ref: str, to: str, *, name: str = "",
+              timezone: str | None = None) -> SendResult:
+    _, campaign = engine.load(slug)
+    lesson = find_lesson(campaign, lesson_ref)
+    subscriber = sample_subscriber(to, name, timezone)
+    now = engine.clock()
+    message = compose(settings=engine.settings, renderer=engine.renderer,
+                      compiled=engine.renderer.compile(campaign, lesson), subscriber=subscriber,
+                      signing_key=engine.signing_key, now=now,
+                      delivery_key=f"test:{slug}:{lesson.key}:{subscriber.email}:{now.isoformat()}")
+    message = dataclasses.replace(message, subject=f"[Test] {message.subject}",
+                                  metadata={**message.metadata, "kind": "test"})
+    [result] = engine.provider.send_messages([message])
+    return result
