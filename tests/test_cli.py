@@ -48,6 +48,14 @@ def test_settings_shows_value_and_source(tmp_path: Path) -> None:
 
 
 def test_add_enrol_tick_status(project: Path) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    # Lessons may go any day but today, so the first one is planned for 09:00 on a later
+    # day whatever the time is now (today's window may be open while the test runs).
+    today = datetime.now(ZoneInfo("Europe/Lisbon")).strftime("%a").lower()
+    days = [d for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") if d != today]
+    (project / "dripcourse.toml").write_text(f'send_weekdays = "{",".join(days)}"\n')
     assert drip("subscribers", "add", "Maria@Example.com", "--name", "Maria",
                 "--timezone", "Europe/Lisbon", cwd=project).returncode == 0
     listed = drip("subscribers", "list", cwd=project)
