@@ -7,9 +7,11 @@ it on 127.0.0.1 for staff. Pages are server-rendered Jinja (autoescaped).
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 
@@ -22,6 +24,11 @@ class WebContext:
     engine: Engine
     # The scheduler's tick and web requests share one provider connection pool.
     send_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Webhook secrets come from the environment; tests hand in their own, and fetch
+    # SNS certificates / confirm subscriptions without the network.
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    fetch_certificate: Callable[[str], bytes] | None = None
+    http_get: Callable[[str], Any] | None = None
 
 
 def drip() -> WebContext:
@@ -30,14 +37,17 @@ def drip() -> WebContext:
     return ctx
 
 
-def create_app(engine: Engine, *, public: bool = True, preview: bool = False) -> Flask:
+def create_app(engine: Engine, *, public: bool = True, preview: bool = False, **context: Any) -> Flask:
+    """`context`: WebContext fields to override (tests: env, fetch_certificate, http_get)."""
     app = Flask(__name__)
-    app.extensions["drip"] = WebContext(engine)
+    app.extensions["drip"] = WebContext(engine, **context)
     app.config["MAX_CONTENT_LENGTH"] = 5 * 1024 * 1024  # webhooks batch events; nothing legit is bigger
     if public:
         from sender.web import public as public_pages
+        from sender.web import webhooks
 
         app.register_blueprint(public_pages.bp)
+        app.register_blueprint(webhooks.bp)
     if preview:
         from sender.web import preview as preview_pages
 
