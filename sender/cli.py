@@ -40,11 +40,13 @@ def settings() -> Settings:
     return load_settings(State.project, State.overrides)
 
 
-def engine(clock: Any = None) -> Engine:
+def engine(*, sending: bool = False) -> Engine:
+    """The project's engine; `sending` opens the provider first, so a missing API key is
+    reported before any work starts."""
     from sender.engine import project_engine
     from sender.schedule import system_clock
 
-    return project_engine(settings(), clock or system_clock)
+    return project_engine(settings(), system_clock, sending=sending)
 
 
 def console() -> Any:
@@ -183,7 +185,7 @@ def send_test(
     slug, sep, ref = lesson.partition("/")
     if not sep or not ref:
         raise DripError(f"{lesson!r}: expected CAMPAIGN/LESSON, e.g. glute-activation/2")
-    eng = engine()
+    eng = engine(sending=True)
     result = send(eng, slug, ref, to, name=name, timezone=timezone)
     if not result.ok:
         raise DripError(f"{eng.provider.name} did not accept the test: {result.error}")
@@ -295,7 +297,7 @@ def enrol(
 @app.command()
 def tick() -> None:
     """Send every lesson that is due now."""
-    report = engine().tick()
+    report = engine(sending=True).tick()
     _print_tick(report)
 
 
@@ -315,7 +317,7 @@ def serve(
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    eng = engine()
+    eng = engine(sending=True)
     scheduler = BlockingScheduler(timezone="UTC") if worker else BackgroundScheduler(timezone="UTC")
     # The store decides what is due; APScheduler only wakes us up (its job
     # store can't be shared between processes, so it holds no state here).

@@ -46,6 +46,7 @@ class TickReport:
     suppressed: int = 0  # addresses the provider refused, never mailed again
     completed: int = 0
     paused: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)  # provider-paused campaigns trying again
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: TickReport) -> None:
@@ -57,6 +58,8 @@ class TickReport:
         parts += [f"{name} {n}" for name, n in (("retrying", self.retrying), ("deferred to the next "
                   "window", self.deferred), ("completed the course", self.completed),
                   ("addresses suppressed", self.suppressed)) if n]
+        if self.resumed:
+            parts.append("trying again after a provider pause: " + ", ".join(self.resumed))
         if self.paused:
             parts.append("paused: " + ", ".join(self.paused))
         return ", ".join(parts)
@@ -160,6 +163,7 @@ class Engine:
         report = TickReport()
         from sender.newsletters import send_due_newsletters
 
+        report.resumed = self.store.resume_rested_campaigns(self.clock())
         send_due_newsletters(self, report, max_batches)
         batches = 0
         while max_batches is None or batches < max_batches:
@@ -294,10 +298,11 @@ class Engine:
         transient = [o for o in outcomes if not o.ok and not o.permanent]
         self._failed_batches = self._failed_batches + 1 if len(transient) == len(outcomes) else 0
         if outcomes and self._failed_batches >= PAUSE_AFTER_FAILED_BATCHES:
+            retry_at = now + timedelta(seconds=self.settings.provider_rest_seconds)
             reason = (f"provider {self.provider.name} failed {self._failed_batches} batches in a row: "
-                      f"{transient[-1].error}")
+                      f"{transient[-1].error}; trying again at {retry_at:%Y-%m-%d %H:%M} UTC")
             for slug in sorted({i["campaign"].slug for i in claimed}):
-                self.store.set_campaign_status(slug, "paused", reason)
+                self.store.set_campaign_status(slug, "paused", reason, resume_at=retry_at)
                 report.paused.append(slug)
             self._failed_batches = 0
 
@@ -329,15 +334,18 @@ class Outcome:
                    result.provider_message_id, result.message.message_id, result.suppress)
 
 
-def project_engine(settings: Settings, clock: Clock, provider: Provider | None = None) -> Engine:
-    """An engine wired from settings: store at database_url, provider from its URL."""
+def project_engine(settings: Settings, clock: Clock, provider: Provider | None = None, *,
+                   sending: bool = True) -> Engine:
+    """An engine wired from settings: store at database_url, provider from its URL.
+    `sending=False` for commands that only read or enrol: they need no credentials."""
     from sender.providers import get_provider
 
     store = Store(settings.resolved_database_url)
     if provider is None:
         provider = get_provider(settings.provider, project_dir=Path(settings.project_dir))
-        # A missing API key fails here, naming its variable, not mid-batch; a relay that is
-        # unreachable right now (restarting) is not fatal: each send retries and reports it.
-        with contextlib.suppress(OSError):
-            provider.open()
+        if sending:
+            # A missing API key fails here, naming its variable, not mid-batch; a relay that is
+            # unreachable right now (restarting) is not fatal: each send retries and reports it.
+            with contextlib.suppress(OSError):
+                provider.open()
     return Engine(settings, store, provider, clock)

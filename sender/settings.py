@@ -62,6 +62,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Days between lessons when a lesson does not say."),
     Setting("batch_size", int, 500, "Deliveries claimed and sent per batch in a tick."),
     Setting("tick_seconds", int, 60, "How often `drip serve` wakes up to send what is due."),
+    Setting("provider_rest_seconds", int, 600,
+            "After the provider fails batch after batch, how long its campaigns pause before "
+            "trying again by themselves."),
     Setting("listen", str, "127.0.0.1:8000",
             "HOST:PORT the web app of `drip serve` listens on (public pages, webhooks, console)."),
     Setting("campaigns_dir", str, "campaigns", "Folder of campaign folders, under the project."),

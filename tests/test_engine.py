@@ -190,8 +190,15 @@ def test_outage_pauses_the_campaign_and_nothing_is_lost(project: Path, db_url: s
     assert next(c["paused_reason"] for c in engine.store.campaign_summary()).startswith(
         "provider memory failed 3 batches in a row: memory: provider unreachable")
 
+    # Still down when the rest is over: three more failed batches pause it again.
+    clock.advance_to(clock() + timedelta(seconds=engine.settings.provider_rest_seconds))
+    report = engine.tick()
+    assert report.resumed == ["mini"] and report.paused == ["mini"] and report.sent == 0
+
     provider.down = False
-    engine.store.set_campaign_status("mini", "active")
+    clock.advance_to(clock() + timedelta(seconds=engine.settings.provider_rest_seconds))
+    report = engine.tick()  # no staff needed: the campaign tries again by itself
+    assert report.resumed == ["mini"] and report.paused == [] and report.sent == 4
     run_course(engine, clock)
     sent = [(m.to, m.metadata["lesson"]) for m in provider.outbox]
     assert len(sent) == len(set(sent)) == 12

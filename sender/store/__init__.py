@@ -373,13 +373,36 @@ class Store:
             # a campaign's slug by id
             return conn.execute(sa.select(campaigns.c.slug).where(campaigns.c.id == campaign_id)).scalar_one()
 
-    def set_campaign_status(self, slug: str, status: str, reason: str | None = None) -> bool:
-        """Pause ('paused', with why) or resume ('active') a campaign; False if there is none."""
+    def set_campaign_status(self, slug: str, status: str, reason: str | None = None,
+                            resume_at: datetime | None = None) -> bool:
+        """Pause ('paused', with why, and when to try again by itself if the provider paused
+        it) or resume ('active') a campaign; False if there is none."""
         with self.begin() as conn:
             # pause or resume a campaign
             result = conn.execute(campaigns.update().where(campaigns.c.slug == slug)
-                                  .values(status=status, paused_reason=reason))
+                                  .values(status=status, paused_reason=reason, resume_at=resume_at))
             return result.rowcount > 0
+
+    def resume_rested_campaigns(self, now: datetime) -> list[str]:
+        """Campaigns the provider paused whose rest is over: active again, and the lessons
+        that were waiting for a retry are due now (the engine still keeps to send windows)."""
+        with self.begin() as conn:
+            # campaigns paused by provider failures, due to try again
+            rested = conn.execute(sa.select(campaigns.c.id, campaigns.c.slug).where(
+                campaigns.c.status == "paused", campaigns.c.resume_at <= now)).all()
+            if not rested:
+                return []
+            ids = [r.id for r in rested]
+            conn.execute(campaigns.update().where(campaigns.c.id.in_(ids))
+                         .values(status="active", paused_reason=None, resume_at=None))
+            # bring forward the enrolments whose lesson is queued for another try
+            conn.execute(enrolments.update().where(
+                enrolments.c.campaign_id.in_(ids), enrolments.c.status == "active",
+                sa.exists().where(deliveries.c.subscriber_id == enrolments.c.subscriber_id,
+                                  deliveries.c.campaign_id == enrolments.c.campaign_id,
+                                  deliveries.c.status == "queued"),
+            ).values(next_due_at=now))
+            return [r.slug for r in rested]
 
     def campaign_by_slug(self, slug: str) -> sa.Row[Any] | None:
         with self.engine.connect() as conn:

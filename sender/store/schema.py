@@ -59,6 +59,8 @@ campaigns = sa.Table(
     sa.Column("title", sa.String(300), nullable=False, server_default=""),
     sa.Column("status", sa.String(16), nullable=False, server_default="active"),  # active | paused
     sa.Column("paused_reason", sa.Text, nullable=True),
+    # Set when the provider, not staff, paused it: the campaign tries again by itself then.
+    sa.Column("resume_at", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
