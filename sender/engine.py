@@ -184,7 +184,7 @@ class Engine:
             claimable = self.store.claim_due(conn, now, self.settings.batch_size)
             if not claimable:
                 return None
-            subscribers = self.store.subscribers_by_id({d.subscriber_id for d in claimable}, conn)
+            subscribers = {d.subscriber_id: d.subscriber for d in claimable}
             received = self.store.received_lessons(
                 conn, [(d.subscriber_id, d.campaign_id) for d in claimable])
             deliveries, advances, follow_ups, planned = [], [], [], []

@@ -66,3 +66,21 @@ def test_signing_key_is_generated_once(db_url: str) -> None:
     store = Store(db_url)
     assert store.signing_key() == store.signing_key() != ""
     store.close()
+
+
+@pytest.mark.postgres
+def test_array_literals_round_trip_awkward_values(pg_url: str) -> None:
+    from sender.store import _pg_array
+
+    texts = ['plain', 'a "quoted" word', "back\\slash", "comma, {brace}", "", "line\nbreak", "NULL",
+             "ünïcode"]
+    stamps = [datetime(2026, 3, 1, 12, 30, 15, 250000, tzinfo=UTC), None]
+    engine = sa.create_engine(pg_url)
+    with engine.connect() as conn:
+        got = conn.execute(
+            sa.text("SELECT CAST(:t AS varchar[]), CAST(:d AS timestamp[]), CAST(:i AS integer[])"),
+            {"t": _pg_array([*texts, None]), "d": _pg_array(stamps), "i": _pg_array([1, None, -7])}).one()
+    engine.dispose()
+    assert got[0] == [*texts, None]
+    assert got[1] == [datetime(2026, 3, 1, 12, 30, 15, 250000), None]
+    assert got[2] == [1, None, -7]

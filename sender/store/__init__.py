@@ -62,6 +62,18 @@ def migrate(engine: sa.Engine) -> None:
         command.upgrade(config, "head")
 
 
+@dataclass(frozen=True, slots=True)
+class BatchSubscriber:
+    """What rendering and addressing need of a subscriber in a sending batch."""
+
+    id: int
+    email: str
+    name: str
+    timezone: str | None
+    fields: dict[str, Any]
+    status: str
+
+
 @dataclass(frozen=True)
 class DueEnrolment:
     enrolment_id: int
@@ -69,6 +81,7 @@ class DueEnrolment:
     campaign_id: int
     next_position: int
     next_due_at: datetime
+    subscriber: BatchSubscriber  # read in the same query as the claim
 
 
 def _plain(value: Any) -> Any:
@@ -76,6 +89,25 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).replace(tzinfo=None)
     return value
+
+
+def _pg_array(values: Sequence[Any]) -> str:
+    """A PostgreSQL array literal ('{1,"a b",NULL}'): building the text in Python is several
+    times cheaper than the driver adapting a list element by element, on the hot path."""
+    seen: dict[Any, str] = {}  # a batch repeats a few timestamps and statuses many times
+
+    def literal(v: Any) -> str:
+        if v is None:
+            return "NULL"
+        if v.__class__ is int:
+            return str(v)
+        if v in seen:
+            return seen[v]
+        text = _plain(v).isoformat() if isinstance(v, datetime) else str(v)
+        seen[v] = out = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return out
+
+    return "{" + ",".join(map(literal, values)) + "}"
 
 
 class Store:
@@ -186,11 +218,6 @@ class Store:
         with self.engine.connect() as conn:
             # one subscriber by normalised email
             return conn.execute(sa.select(subscribers).where(subscribers.c.email == email)).first()
-
-    def subscribers_by_id(self, ids: Iterable[int], conn: sa.Connection) -> dict[int, sa.Row[Any]]:
-        # subscribers of a batch
-        rows = conn.execute(sa.select(subscribers).where(subscribers.c.id.in_(list(ids))))
-        return {r.id: r for r in rows}
 
     def subscriber(self, subscriber_id: int) -> sa.Row[Any] | None:
         with self.engine.connect() as conn:
@@ -467,11 +494,14 @@ class Store:
 
     def claim_due(self, conn: sa.Connection, now: datetime, limit: int) -> list[DueEnrolment]:
         """Lock up to `limit` due enrolments for this transaction; other workers skip them."""
-        # due enrolments of active subscribers in active campaigns, oldest due first
+        # due enrolments of active subscribers in active campaigns, oldest due first, with
+        # what sending needs of each subscriber (not tags: JSON to parse, thousands per batch)
         query = (
             sa.select(
                 enrolments.c.id, enrolments.c.subscriber_id, enrolments.c.campaign_id,
                 enrolments.c.next_position, enrolments.c.next_due_at,
+                subscribers.c.email, subscribers.c.name, subscribers.c.timezone, subscribers.c.fields,
+                subscribers.c.status,
             )
             .join(campaigns, campaigns.c.id == enrolments.c.campaign_id)
             .join(subscribers, subscribers.c.id == enrolments.c.subscriber_id)
@@ -486,7 +516,7 @@ class Store:
         )
         if self.dialect == "postgresql":
             query = query.with_for_update(of=enrolments, skip_locked=True)
-        return [DueEnrolment(*row) for row in conn.execute(query)]
+        return [DueEnrolment(*row[:5], BatchSubscriber(row[1], *row[5:])) for row in conn.execute(query)]
 
     def received_lessons(self, conn: sa.Connection, pairs: Sequence[tuple[int, int]]
                          ) -> dict[tuple[int, int], set[str]]:
@@ -518,23 +548,37 @@ class Store:
             return {}
         claimed = {}
         if self.dialect == "postgresql":
-            result = self._pg_claim(conn, rows)
+            result = list(self._pg_claim(conn, rows))
         else:
-            stmt = self._insert(deliveries)
-            # claim deliveries; the unique (subscriber, campaign, lesson) key stops duplicates
-            result = conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["subscriber_id", "campaign_id", "lesson_key"],
-                    set_={"status": "sending", "claimed_at": stmt.excluded.claimed_at,
-                          "attempts": deliveries.c.attempts + 1},
-                    where=deliveries.c.status == "queued",
-                ).returning(deliveries.c.id, deliveries.c.subscriber_id, deliveries.c.campaign_id,
-                            deliveries.c.attempts),
-                list(rows),
-            )
+            result = self._sqlite_claim(conn, rows)
         for r in result:
             claimed[(r.subscriber_id, r.campaign_id)] = (r.id, r.attempts)
         return claimed
+
+    _CLAIM_COLUMNS = ("subscriber_id", "campaign_id", "lesson_key", "position", "status",
+                      "scheduled_at", "claimed_at")
+    _CLAIM_CONFLICT = """
+        ON CONFLICT (subscriber_id, campaign_id, lesson_key) DO UPDATE
+            SET status = 'sending', claimed_at = excluded.claimed_at,
+                attempts = deliveries.attempts + 1
+            WHERE deliveries.status = 'queued'
+        RETURNING id, subscriber_id, campaign_id, attempts"""
+
+    def _sqlite_claim(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[Any]:
+        # claim deliveries; the unique (subscriber, campaign, lesson) key stops duplicates.
+        # Multi-row VALUES straight to the driver: per-row statement building was the cost.
+        values = list(zip(*(self._bound(deliveries, c, [r.get(c) for r in rows])
+                            for c in self._CLAIM_COLUMNS), strict=True))
+        out: list[Any] = []
+        chunk = 100  # 700 parameters: under every SQLite build's limit
+        for start in range(0, len(values), chunk):
+            part = values[start:start + chunk]
+            placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(part))
+            out += conn.exec_driver_sql(
+                f"INSERT INTO deliveries ({', '.join(self._CLAIM_COLUMNS)}) VALUES {placeholders}"
+                + self._CLAIM_CONFLICT,
+                tuple(v for row in part for v in row)).all()
+        return out
 
     # PostgreSQL gets whole batches as arrays through unnest(): one short statement,
     # prepared once, instead of a statement per row or thousands of parameters.
@@ -544,19 +588,12 @@ class Store:
         SELECT * FROM unnest(CAST(:subscriber_id AS integer[]), CAST(:campaign_id AS integer[]),
                              CAST(:lesson_key AS varchar[]), CAST(:position AS integer[]),
                              CAST(:status AS varchar[]), CAST(:scheduled_at AS timestamp[]),
-                             CAST(:claimed_at AS timestamp[]))
-        ON CONFLICT (subscriber_id, campaign_id, lesson_key) DO UPDATE
-            SET status = 'sending', claimed_at = excluded.claimed_at,
-                attempts = deliveries.attempts + 1
-            WHERE deliveries.status = 'queued'
-        RETURNING id, subscriber_id, campaign_id, attempts
-    """)
+                             CAST(:claimed_at AS timestamp[]))""" + _CLAIM_CONFLICT)
 
     def _pg_claim(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> Any:
         # claim deliveries; the unique (subscriber, campaign, lesson) key stops duplicates
-        columns = ("subscriber_id", "campaign_id", "lesson_key", "position", "status",
-                   "scheduled_at", "claimed_at")
-        return conn.execute(self._PG_CLAIM, {c: [_plain(r.get(c)) for r in rows] for c in columns})
+        return conn.execute(self._PG_CLAIM,
+                            {c: _pg_array([r.get(c) for r in rows]) for c in self._CLAIM_COLUMNS})
 
     def _update_many(self, conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
         """Update rows by id, each with its own values (every row has the same keys)."""
@@ -570,15 +607,24 @@ class Store:
             conn.execute(
                 sa.text(f"UPDATE {table.name} SET {sets} FROM unnest({arrays}) "
                         f"AS v(id, {', '.join(names)}) WHERE {table.name}.id = v.id"),
-                {k: [_plain(r[k]) for r in rows] for k in ["id", *names]},
+                {k: _pg_array([r[k] for r in rows]) for k in ["id", *names]},
             )
             return
-        # SQLite runs in-process: executemany is already cheap.
-        conn.execute(
-            table.update().where(table.c.id == sa.bindparam("b_id"))
-            .values({k: sa.bindparam(f"b_{k}") for k in names}),
-            [{f"b_{k}": v for k, v in r.items()} for r in rows],
+        # SQLite runs in-process, so the cost is per row in Python: bind each column's values
+        # through its type once per distinct value, then one DB-API executemany.
+        conn.exec_driver_sql(
+            f"UPDATE {table.name} SET {', '.join(f'{k} = ?' for k in names)} WHERE id = ?",
+            list(zip(*(self._bound(table, k, [r[k] for r in rows]) for k in [*names, "id"]), strict=True)),
         )
+
+    def _bound(self, table: sa.Table, column: str, values: list[Any]) -> list[Any]:
+        """`values` as the driver takes them for `column` (e.g. UTC datetimes as SQLite text)."""
+        process = table.c[column].type._cached_bind_processor(self.engine.dialect)
+        if process is None:
+            return values
+        seen: dict[Any, Any] = {}  # a batch repeats a few timestamps thousands of times
+        return [None if v is None else seen[v] if v in seen else seen.setdefault(v, process(v))
+                for v in values]
 
     def advance_enrolments(self, conn: sa.Connection, updates: Sequence[dict[str, Any]]) -> None:
         """Move enrolments on: keys id, next_position, next_due_at, status, completed_at."""
