@@ -129,8 +129,61 @@ def lint(campaign: Annotated[str, typer.Argument(help="Campaign slug.")]) -> Non
     folder = settings().path("campaigns_dir") / campaign
     if not folder.is_dir():
         raise DripError(f"no campaign folder {folder}")
-    if _print_findings(lint_campaign(folder)):
+    findings = lint_campaign(folder)
+    if not any(f.severity == "error" for f in findings):  # the lessons load: render them too
+        findings += _render_findings(folder)
+    if _print_findings(findings):
         raise typer.Exit(1)
+
+
+def _render_findings(folder: Path) -> list[Any]:
+    """Render errors and oversize HTML (Gmail clips it), as lint findings on the lesson file."""
+    from sender.campaign import load_campaign
+    from sender.content import Finding
+    from sender.render import RenderError, html_size_problem
+
+    s = settings()
+    try:
+        loaded = load_campaign(folder)
+    except DripError as exc:
+        return [Finding("error", folder, 0, str(exc))]
+    findings = []
+    for lesson, message in _sample_messages(s, loaded):
+        if isinstance(message, RenderError):
+            findings.append(Finding("error", lesson.path, 0, str(message)))
+        elif problem := html_size_problem(lesson.path, message.html):
+            findings.append(Finding("error", lesson.path, 0, problem.removeprefix(f"{lesson.path}: ")))
+    return findings
+
+
+def _sample_messages(s: Settings, loaded: Any, name: str = "Alex Sample", email: str = "alex@example.com",
+                     timezone: str = "UTC") -> list[tuple[Any, Any]]:
+    """(lesson, OutgoingMessage or RenderError) for each lesson, for a sample subscriber."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from sender.messages import compose
+    from sender.render import Renderer, RenderError
+    from sender.subscribers import check_timezone, normalise_email
+
+    renderer = Renderer(s.path("templates_dir"), s)
+    sample = SimpleNamespace(id=0, email=normalise_email(email), name=name,
+                             timezone=check_timezone(timezone), fields={})
+    now = datetime.now(UTC)
+    out: list[tuple[Any, Any]] = []
+    for lesson in loaded.lessons:
+        try:
+            out.append((lesson, compose(
+                settings=s, renderer=renderer, compiled=renderer.compile(loaded, lesson),
+                subscriber=sample, signing_key=s.signing_key or "preview-only", now=now,
+                delivery_key=f"preview:{loaded.slug}:{lesson.key}:{sample.email}",
+            )))
+        except RenderError as exc:
+            out.append((lesson, exc))
+    return out
+
+
+RENDER_FORMATS = ("all", "eml", "html", "txt")
 
 
 @app.command()
@@ -140,35 +193,64 @@ def render(
     name: Annotated[str, typer.Option(help="Sample subscriber's name.")] = "Alex Sample",
     email: Annotated[str, typer.Option(help="Sample subscriber's address.")] = "alex@example.com",
     timezone: Annotated[str, typer.Option(help="Sample subscriber's time zone.")] = "UTC",
+    fmt: Annotated[str, typer.Option("--format", help="eml (RFC 5322 messages), html, txt or all.")]
+    = "all",
 ) -> None:
-    """Write .html, .txt and .eml files for every lesson, for a sample subscriber."""
-    from datetime import UTC, datetime
-    from types import SimpleNamespace
+    """Write .eml, .html and/or .txt files for every lesson, for a sample subscriber.
 
+    HTML over 90 KB (Gmail clips at about 102 KB) is an error naming the lesson file."""
     from sender.campaign import load_campaign
-    from sender.messages import compose
-    from sender.render import Renderer
-    from sender.subscribers import check_timezone, normalise_email
+    from sender.render import html_size_problem
 
+    if fmt not in RENDER_FORMATS:
+        raise DripError(f"--format {fmt!r}: expected one of {', '.join(RENDER_FORMATS)}")
+    formats = ("eml", "html", "txt") if fmt == "all" else (fmt,)
     s = settings()
     loaded = load_campaign(s.path("campaigns_dir") / campaign)
-    renderer = Renderer(s.path("templates_dir"), s)
-    sample = SimpleNamespace(id=0, email=normalise_email(email), name=name,
-                             timezone=check_timezone(timezone), fields={})
+    rendered = _sample_messages(s, loaded, name, email, timezone)
+    for _lesson, message in rendered:
+        if isinstance(message, Exception):
+            raise message  # a RenderError: file and line, before anything is written
     out.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(UTC)
-    for lesson in loaded.lessons:
-        message = compose(
-            settings=s, renderer=renderer, compiled=renderer.compile(loaded, lesson),
-            subscriber=sample, signing_key=s.signing_key or "preview-only", now=now,
-            delivery_key=f"preview:{loaded.slug}:{lesson.key}:{sample.email}",
-        )
-        (out / f"{lesson.key}.html").write_text(message.html, encoding="utf-8")
-        (out / f"{lesson.key}.txt").write_text(message.text, encoding="utf-8")
-        (out / f"{lesson.key}.eml").write_bytes(message.as_email().as_bytes())
+    too_big = []
+    for lesson, message in rendered:
+        writers = {
+            "eml": lambda path, m=message: path.write_bytes(m.as_email().as_bytes()),
+            "html": lambda path, m=message: path.write_text(m.html, encoding="utf-8"),
+            "txt": lambda path, m=message: path.write_text(m.text, encoding="utf-8"),
+        }
+        for kind in formats:
+            writers[kind](out / f"{lesson.key}.{kind}")
         kb = len(message.html.encode()) / 1024
         console().print(f"{lesson.key}: {message.subject!r} ({kb:.1f} KB HTML)")
-    console().print(f"wrote {len(loaded.lessons) * 3} files to {out}")
+        if problem := html_size_problem(lesson.path, message.html):
+            too_big.append(problem)
+    console().print(f"wrote {len(rendered) * len(formats)} files to {out}")
+    for problem in too_big:
+        print(f"error: {problem}", file=sys.stderr)
+    if too_big:
+        raise typer.Exit(1)
+
+
+@app.command()
+def preview(
+    host: Annotated[str, typer.Option(help="Address to listen on; keep 127.0.0.1 (no login).")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Preview every lesson in a browser, phone and desktop widths, reloading on save."""
+    from waitress import serve as waitress_serve
+
+    from sender.web import create_app
+
+    eng = engine()
+    app = create_app(eng, public=True, preview=True)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: the preview has no login and can send test emails; {host} exposes it",
+              file=sys.stderr)
+    console().print(f"preview: http://{host}:{port}/preview/ (Ctrl+C to stop)")
+    with contextlib.suppress(KeyboardInterrupt):
+        waitress_serve(app, host=host, port=port, threads=4, _quiet=True)
 
 
 @app.command("send-test")
@@ -334,12 +416,13 @@ def serve(
         from sender.web import create_app
 
         host, _, port = eng.settings.listen.rpartition(":")
+        # Listening before the first tick: a page asked for as soon as mail goes out must answer.
+        server = waitress.create_server(create_app(eng), host=host or "127.0.0.1", port=int(port), threads=8)
         scheduler.start()
         console().print(f"serving http://{eng.settings.listen}, ticking every {eng.settings.tick_seconds}s; "
                         "Ctrl+C to stop")
         try:
-            waitress.serve(create_app(eng), host=host or "127.0.0.1", port=int(port), threads=8,
-                           _quiet=True)
+            server.run()
         finally:
             scheduler.shutdown(wait=True)  # let a tick in progress record what it sent
 
@@ -491,6 +574,28 @@ def newsletter_cancel(newsletter_id: Annotated[int, typer.Argument(help="Newslet
         if not store.update_newsletter(newsletter_id, status="cancelled", next_run_at=None):
             raise DripError(f"no newsletter {newsletter_id}")
     console().print(f"cancelled newsletter {newsletter_id}")
+
+
+admin_app = typer.Typer(help="The staff console's login.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+
+@admin_app.command("hash-password")
+def admin_hash_password(
+    stdin: Annotated[bool, typer.Option("--stdin", help="Read the password from standard input.")] = False,
+) -> None:
+    """Print a hash of a console password, for DRIP_ADMIN_PASSWORD_HASH."""
+    from sender.web.auth import hash_password
+
+    if stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 12:
+        raise DripError("use a password of at least 12 characters")
+    print(hash_password(password))
+    # The hash holds '$' signs: single quotes keep a shell from expanding them.
+    print("set it with: export DRIP_ADMIN_PASSWORD_HASH='<the line above>'", file=sys.stderr)
 
 
 @app.command()

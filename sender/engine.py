@@ -15,7 +15,7 @@ of a running course never resends one.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sender.campaign import Campaign, CampaignError, Lesson, load_campaign
 from sender.messages import compose
-from sender.providers import Provider, SendResult
+from sender.providers import OutgoingMessage, Provider, SendResult
 from sender.render import Renderer
 from sender.schedule import Clock, Timing, due_after, in_window, next_send_time
 from sender.settings import Settings
@@ -244,22 +244,39 @@ class Engine:
         """Render, hand over and record claimed deliveries: dicts of delivery_id, attempts,
         enrolment_id (None for newsletters), campaign, lesson, subscriber."""
         now = self.clock()
-        messages, outcomes = [], []
-        for item in claimed:
-            campaign = item["campaign"]
-            try:
-                compiled = self.renderer.compile(campaign, item["lesson"], template)
-                messages.append(compose(
-                    settings=self.settings, renderer=self.renderer, compiled=compiled,
-                    subscriber=item["subscriber"], signing_key=self.signing_key, now=now,
-                    delivery_key=f"delivery:{item['delivery_id']}", delivery_id=item["delivery_id"],
-                ))
-            except Exception as exc:  # one bad lesson or subscriber must not sink the batch
-                outcomes.append(Outcome(item["delivery_id"], ok=False, permanent=True,
-                                        error=f"{campaign.slug}/{item['lesson'].key}: {exc}"))
+        messages: list[OutgoingMessage] = []
+        outcomes: list[Outcome] = []
+
+        def rendered() -> Iterator[OutgoingMessage]:
+            for item in claimed:
+                campaign = item["campaign"]
+                try:
+                    compiled = self.renderer.compile(campaign, item["lesson"], template)
+                    message = compose(
+                        settings=self.settings, renderer=self.renderer, compiled=compiled,
+                        subscriber=item["subscriber"], signing_key=self.signing_key, now=now,
+                        delivery_key=f"delivery:{item['delivery_id']}", delivery_id=item["delivery_id"],
+                    )
+                except Exception as exc:  # one bad lesson or subscriber must not sink the batch
+                    outcomes.append(Outcome(item["delivery_id"], ok=False, permanent=True,
+                                            error=f"{campaign.slug}/{item['lesson'].key}: {exc}"))
+                    continue
+                messages.append(message)
+                yield message
+
+        stream = rendered()
+        # A provider that can (the HTTP APIs) takes the messages as they render, and posts each
+        # full request while the rest are still rendering; the batch is recorded once, as before.
+        send_stream = getattr(self.provider, "send_stream", None)
         try:
-            results = self.provider.send_messages(messages) if messages else []
+            if send_stream is not None:
+                results = send_stream(stream)
+            else:
+                batch = list(stream)
+                results = self.provider.send_messages(batch) if batch else []
         except Exception as exc:  # the provider failed as a whole: every message failed, for now
+            for _ in stream:  # render the rest, so that every claimed delivery has an outcome
+                pass
             results = [SendResult(m, ok=False, error=f"{self.provider.name}: {exc}") for m in messages]
         outcomes += [Outcome.of(r) for r in results]
         self._record(claimed, outcomes, now, report)

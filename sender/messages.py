@@ -5,16 +5,20 @@ Message-ID)."""
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from email.utils import formataddr, parseaddr
-from functools import cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
+from sender.campaign import Campaign, Lesson
 from sender.providers.base import OutgoingMessage
 from sender.render import CompiledLesson, Renderer, subscriber_context
 from sender.settings import Settings
 from sender.tokens import sign
+
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")
 
 
 def sender_domain(settings: Settings) -> str:
@@ -32,6 +36,25 @@ def message_id(settings: Settings, key: str) -> str:
     return f"<{digest}@{sender_domain(settings)}>"
 
 
+@lru_cache(maxsize=512)  # small: campaigns are re-read every tick, old keys just age out
+def _next_lesson_day(campaign: Campaign, lesson: Lesson, now: datetime, timezone: str | None,
+                     settings: Settings) -> str:
+    """Weekday the next lesson arrives, in the subscriber's zone. The same for everyone of a
+    zone in a batch (one `now`), and working it out costs more than rendering the email."""
+    zone_holder = _Zone(timezone)
+    next_at = campaign.next_lesson_at(lesson, now, zone_holder, settings)
+    return next_at.astimezone(campaign.zone_of(zone_holder, settings)).strftime("%A") if next_at else ""
+
+
+class _Zone(NamedTuple):
+    timezone: str | None
+
+
+def _quote_token(token: str) -> str:
+    # Tokens are URL-safe base64 and dots, which need no quoting: skip the slow general path.
+    return token if _URL_SAFE.fullmatch(token) else quote(token)
+
+
 def compose(
     *,
     settings: Settings,
@@ -47,8 +70,7 @@ def compose(
     token = sign(f"{subscriber.id}:{campaign.slug}", signing_key, "unsubscribe")
     base = settings.base_url.rstrip("/")
     unsubscribe_url = f"{base}/unsubscribe/{token}"
-    next_at = campaign.next_lesson_at(lesson, now, subscriber, settings)
-    next_day = next_at.astimezone(campaign.zone_of(subscriber, settings)).strftime("%A") if next_at else ""
+    next_day = _next_lesson_day(campaign, lesson, now, subscriber.timezone, settings)
     email = renderer.render(compiled, {
         "subscriber": subscriber_context(subscriber),
         "unsubscribe_url": unsubscribe_url,
@@ -58,7 +80,7 @@ def compose(
     headers = {
         "List-Unsubscribe": (
             f"<{unsubscribe_url}>, "
-            f"<mailto:{settings.unsubscribe_mailto}?subject={quote('unsubscribe ' + token)}>"
+            f"<mailto:{settings.unsubscribe_mailto}?subject=unsubscribe%20{_quote_token(token)}>"
         ),
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "List-Id": f"{campaign.title} <{campaign.slug}.{sender_domain(settings)}>",

@@ -1,14 +1,81 @@
 """The plain-text part, written from the lesson's Markdown itself (not by
-stripping tags from the HTML), so lists stay lists and links stay readable."""
+stripping tags from the HTML), so lists stay lists and links stay readable.
+
+Also home to what the HTML and text stages share about lesson Markdown: the
+per-subscriber `{{ }}` spans kept out of Markdown's way, and `::: callout` /
+`::: exercise Title` containers.
+"""
 
 from __future__ import annotations
 
+import re
 import textwrap
+from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 _md = MarkdownIt("commonmark").enable("table")
+
+# Per-subscriber Jinja that staff write in lessons, filled in at send time.
+JINJA_SPAN = re.compile(r"(\{\{.*?\}\}|\{%.*?%\})", re.S)
+_PLACEHOLDER = re.compile(r"JINJASPAN(\d+)X")
+_CONTAINER_OPEN = re.compile(r"^:::[ \t]*(callout|note|tip|warning|exercise)\b[ \t]*(.*?)[ \t]*$", re.I)
+_CONTAINER_CLOSE = re.compile(r"^:::[ \t]*$")
+_FENCE = re.compile(r"^[ ]{0,3}(```|~~~)")
+EXERCISE_LABEL = "Try it"
+
+
+def protect_spans(text: str) -> tuple[str, list[str]]:
+    """Swap `{{ }}`/`{% %}` spans for inert words, so neither Markdown nor MJML
+    re-escapes or re-wraps them; `restore_spans` puts them back."""
+    spans: list[str] = []
+
+    def stash(match: re.Match[str]) -> str:
+        spans.append(match.group(0))
+        return f"JINJASPAN{len(spans) - 1}X"
+
+    return JINJA_SPAN.sub(stash, text), spans
+
+
+def restore_spans(text: str, spans: list[str]) -> str:
+    if not spans:
+        return text
+    return _PLACEHOLDER.sub(lambda m: spans[int(m.group(1))], text)
+
+
+@dataclass(frozen=True)
+class Region:
+    """A stretch of lesson Markdown: plain text, or a `:::` container."""
+
+    kind: str  # "text", "callout" or "exercise"
+    title: str
+    source: str
+
+
+def split_containers(source: str) -> list[Region]:
+    """`::: exercise Glute bridge` … `:::` and `::: callout` … `:::` (also note, tip,
+    warning) become their own regions; `:::` lines inside code fences are left alone."""
+    regions: list[Region] = []
+    kind, title, lines = "text", "", []
+    fenced = False
+    for line in source.split("\n"):
+        if _FENCE.match(line):
+            fenced = not fenced
+        opening = None if fenced else _CONTAINER_OPEN.match(line)
+        if opening and kind == "text":
+            if "".join(lines).strip():
+                regions.append(Region(kind, title, "\n".join(lines)))
+            name = opening.group(1).lower()
+            kind, title, lines = ("exercise" if name == "exercise" else "callout"), opening.group(2), []
+        elif not fenced and kind != "text" and _CONTAINER_CLOSE.match(line):
+            regions.append(Region(kind, title, "\n".join(lines)))
+            kind, title, lines = "text", "", []
+        else:
+            lines.append(line)
+    if "".join(lines).strip():
+        regions.append(Region(kind, title, "\n".join(lines)))
+    return regions
 
 
 def _inline(token: Token) -> str:
@@ -32,9 +99,32 @@ def _inline(token: Token) -> str:
     return "".join(out)
 
 
+def _fill(text: str, width: int, first: str = "", rest: str = "") -> str:
+    # URLs never broken: a link cut in two is a dead link in a text-only mail app
+    return textwrap.fill(text, width, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=False, break_on_hyphens=False)
+
+
 def markdown_to_text(source: str, width: int = 72) -> str:
-    """Headings underlined, lists bulleted or numbered, quotes indented."""
+    """Headings underlined, lists bulleted or numbered, quotes indented, links as
+    `text (url)`, exercises under a heading and callouts behind a bar."""
+    protected, spans = protect_spans(source)
+    parts = []
+    for region in split_containers(protected):
+        text = _region_to_text(region.source, width)
+        if region.kind == "exercise":
+            heading = f"{EXERCISE_LABEL}: {region.title}" if region.title else EXERCISE_LABEL
+            text = f"{heading}\n{'-' * min(len(heading), width)}\n\n{text}"
+        elif region.kind == "callout":
+            title = f"{region.title}\n\n" if region.title else ""
+            text = textwrap.indent(title + text, "| ", lambda _line: True).replace("| \n", "|\n")
+        parts.append(text.rstrip("\n"))
+    return restore_spans("\n\n".join(p for p in parts if p) + "\n", spans)
+
+
+def _region_to_text(source: str, width: int) -> str:
     blocks: list[str] = []
+    row: list[str] | None = None  # cells of the table row being read
     lists: list[list[int]] = []  # stack of [is_ordered, counter, index of its block or -1]
     quote_depth = 0
     pending_bullet: str | None = None
@@ -47,7 +137,9 @@ def markdown_to_text(source: str, width: int = 72) -> str:
             heading_level = 0
         elif kind in {"bullet_list_open", "ordered_list_open"}:
             start = int(str(token.attrs.get("start", 1))) - 1
-            lists.append([kind == "ordered_list_open", start, -1])
+            # a nested list continues its parent's block: no blank line inside one list
+            joined = lists[-1][2] if lists and lists[-1][2] == len(blocks) - 1 else -1
+            lists.append([kind == "ordered_list_open", start, joined])
         elif kind in {"bullet_list_close", "ordered_list_close"}:
             lists.pop()
         elif kind == "list_item_open":
@@ -61,6 +153,16 @@ def markdown_to_text(source: str, width: int = 72) -> str:
             blocks.append("-" * 20)
         elif kind in {"fence", "code_block"}:
             blocks.append(textwrap.indent(token.content.rstrip("\n"), "    "))
+        elif kind == "table_open":
+            blocks.append("")
+        elif kind == "tr_open":
+            row = []
+        elif kind == "tr_close" and row is not None:
+            # a table row on one line, cells apart: narrow enough for a phone's text view
+            blocks[-1] += ("\n" if blocks[-1] else "") + " | ".join(row)
+            row = None
+        elif kind == "inline" and row is not None:
+            row.append(_inline(token).strip())
         elif kind == "inline":
             text = _inline(token).strip()
             if heading_level:
@@ -71,7 +173,7 @@ def markdown_to_text(source: str, width: int = 72) -> str:
             if pending_bullet is not None:
                 first, rest = indent + pending_bullet, indent + " " * len(pending_bullet)
                 pending_bullet = None
-                wrapped = textwrap.fill(text, width, initial_indent=first, subsequent_indent=rest)
+                wrapped = _fill(text, width, first, rest)
                 # items of one list sit together, without blank lines between them
                 if lists[-1][2] == len(blocks) - 1 >= 0:
                     blocks[-1] += "\n" + wrapped
@@ -79,11 +181,9 @@ def markdown_to_text(source: str, width: int = 72) -> str:
                 blocks.append(wrapped)
                 lists[-1][2] = len(blocks) - 1
             elif lists:
-                blocks.append(textwrap.fill(text, width, initial_indent=indent + "  ",
-                                            subsequent_indent=indent + "  "))
+                blocks.append(_fill(text, width, indent + "  ", indent + "  "))
             else:
-                blocks.append(textwrap.fill(text, width, break_long_words=False,
-                                            break_on_hyphens=False))
+                blocks.append(_fill(text, width))
             if quote_depth:
                 blocks[-1] = textwrap.indent(blocks[-1], "> " * quote_depth)
     return "\n\n".join(blocks) + "\n"

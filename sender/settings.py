@@ -53,6 +53,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("postal_address", str, "Dripcourse, 1 Example Street, Vancouver BC, Canada",
             "Sender's physical postal address, shown in every marketing email (CAN-SPAM)."),
     Setting("brand_colour", str, "#0b7a5a", "Brand colour for links, buttons and accents."),
+    Setting("logo_url", str, "",
+            "https URL of a logo image at the top of every email (alt text: the From name); empty for none."),
     Setting("default_timezone", str, "UTC",
             "IANA time zone for subscribers who have none."),
     Setting("send_window", str, "09:00-11:00",
@@ -72,6 +74,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("signing_key", str, None,
             "Key for signed links (unsubscribe, confirm). Generated and kept in the store if unset.",
             secret=True),
+    Setting("admin_user", str, "admin", "User name of the staff console login (/console)."),
+    Setting("admin_password_hash", str, None,
+            "Password hash of the console login, from `drip admin hash-password`; the console "
+            "refuses every login while unset.", secret=True),
+    Setting("session_secret", str, None,
+            "Key that signs console session cookies; derived from the signing key if unset. "
+            "Changing it logs everyone out.", secret=True),
+    Setting("newsletters_dir", str, "newsletters",
+            "Folder, under the project, where newsletters composed in the console are saved."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -18,11 +18,12 @@ slug in ``Tag``, our headers in ``Headers`` and Reply-To in ``ReplyTo``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from sender.providers.base import OutgoingMessage, SendResult
-from sender.providers.http import HttpProvider, HttpRequest, Reply, custom_headers, reply_to
+from sender.providers.http import HttpProvider, HttpRequest, Reply, custom_headers, json_chars, reply_to
 
 PERMANENT_ERROR_CODES = frozenset({300, 406})
 
@@ -41,15 +42,22 @@ class PostmarkProvider(HttpProvider):
                 "Accept": "application/json"}
 
     def build_request(self, batch: Sequence[OutgoingMessage]) -> HttpRequest:
-        return HttpRequest("/email/batch", json=[self._message(m) for m in batch])
+        # Encoding a batch was the costliest step of a send (two ~20 kB bodies per message):
+        # the bodies go through `json_chars`, the small fields through json.dumps, and the
+        # ~10 MB request is joined once (a second copy of it cost as much as the encoding).
+        parts: list[bytes] = [b"["]
+        for m in batch:
+            parts += (b", " if len(parts) > 1 else b"", json.dumps(self._fields(m)).encode()[:-1],
+                      b', "HtmlBody": "', json_chars(m.html), b'", "TextBody": "', json_chars(m.text), b'"}')
+        parts.append(b"]")
+        return HttpRequest("/email/batch", body=b"".join(parts))
 
-    def _message(self, m: OutgoingMessage) -> dict[str, Any]:
+    def _fields(self, m: OutgoingMessage) -> dict[str, Any]:
+        """Everything of a message but its bodies."""
         body: dict[str, Any] = {
             "From": m.from_address,
             "To": m.to,
             "Subject": m.subject,
-            "HtmlBody": m.html,
-            "TextBody": m.text,
             "MessageStream": self.params.get("stream", "broadcast"),
             "Headers": [{"Name": k, "Value": v} for k, v in custom_headers(m).items()],
             "Metadata": dict(m.metadata),

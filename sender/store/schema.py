@@ -102,6 +102,7 @@ deliveries = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),  # earlier tries
     sa.UniqueConstraint("subscriber_id", "campaign_id", "lesson_key", name="uq_delivery"),
     sa.Index("ix_deliveries_status", "status"),
+    sa.Index("ix_deliveries_campaign_lesson", "campaign_id", "lesson_key", "status"),  # console funnels
 )
 
 events = sa.Table(
@@ -119,6 +120,7 @@ events = sa.Table(
     # The provider's own id of a webhook event: the same event delivered twice is stored once.
     sa.Column("external_id", sa.String(200), nullable=True),
     sa.Index("ix_events_delivery", "delivery_id"),
+    sa.Index("ix_events_subscriber", "subscriber_id"),  # a subscriber's timeline
     sa.Index("ux_events_external", "provider", "external_id", unique=True),
 )
 

@@ -37,7 +37,8 @@ def drip() -> WebContext:
     return ctx
 
 
-def create_app(engine: Engine, *, public: bool = True, preview: bool = False, **context: Any) -> Flask:
+def create_app(engine: Engine, *, public: bool = True, preview: bool = False, console: bool = True,
+               **context: Any) -> Flask:
     """`context`: WebContext fields to override (tests: env, fetch_certificate, http_get)."""
     app = Flask(__name__)
     app.extensions["drip"] = WebContext(engine, **context)
@@ -52,4 +53,8 @@ def create_app(engine: Engine, *, public: bool = True, preview: bool = False, **
         from sender.web import preview as preview_pages
 
         app.register_blueprint(preview_pages.bp)
+    if console:
+        from sender.web import console as console_pages
+
+        console_pages.init_app(app)  # /console, behind a login
     return app

@@ -1,0 +1,366 @@
+"""Benchmark every page of the staff console, on SQLite and PostgreSQL.
+
+Run on demand (not part of the test suite):
+
+    python bench/console_bench.py                          # SQLite and, if it answers, PostgreSQL
+    python bench/console_bench.py --backend sqlite --subscribers 10000 --deliveries 100000
+
+It bulk-inserts a synthetic store (default 100,000 subscribers, 1,000,000
+deliveries: the five-lesson glute course for everyone plus weekly newsletter
+issues, with delivered/opened/clicked/bounced/complained/unsubscribed events in
+realistic proportions), logs in with the Flask test client and times each
+console page (median of `--repeat` requests after one warm-up request, plus the
+cold first request), against the 300 ms target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sender.engine import Engine  # noqa: E402
+from sender.providers.memory import MemoryProvider  # noqa: E402
+from sender.schedule import SimulatedClock  # noqa: E402
+from sender.settings import load_settings  # noqa: E402
+from sender.store import Store  # noqa: E402
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TARGET_MS = 300.0
+PASSWORD = "bench-password"
+ZONES = ("Europe/Lisbon", "America/New_York", "Asia/Tokyo", "Australia/Sydney", None)
+TAGS = ("webinar", "vip", "blog", "podcast")
+COURSE = "glute-activation"
+COURSE_LESSONS = (
+    "01-4-reasons-why-you-cant-activate-your-glutes", "02-dominant-hamstrings", "03-tight-hip-flexors",
+    "04-low-back-pain", "05-knee-pain",
+)
+# Share of sent deliveries with each webhook event (opens and clicks fall off lesson by lesson).
+EVENT_RATES = {"delivered": 0.96, "opened": 0.42, "clicked": 0.11, "bounced": 0.012,
+               "complained": 0.0006, "unsubscribed": 0.004}
+
+
+def make_project(root: Path) -> Path:
+    shutil.copytree(REPO / "templates", root / "templates")
+    shutil.copytree(REPO / "campaigns" / COURSE, root / "campaigns" / COURSE)
+    (root / "newsletters").mkdir()
+    (root / "newsletters" / "weekly.md").write_text(
+        "---\nsubject: This week in glutes\npreheader: News\n---\nHello {{ subscriber.first_name }}.\n")
+    return root
+
+
+# -- synthetic data ----------------------------------------------------------------------
+
+
+def _ts(value: datetime) -> str:
+    """How the UTCDateTime columns store an instant: naive UTC."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+
+def _rows(subscribers: int, deliveries: int, seed: int = 7) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row to insert, as tuples in column order (see COLUMNS)."""
+    rnd = random.Random(seed)
+    out: dict[str, list[tuple[Any, ...]]] = {k: [] for k in COLUMNS}
+    out["campaigns"] = [
+        (1, COURSE, "course", "4 Reasons Why You Can't Activate Your Glutes", "active", None,
+         _ts(NOW - timedelta(days=120))),
+        (2, "newsletter-weekly", "newsletter", "This week in glutes", "active", None,
+         _ts(NOW - timedelta(days=120))),
+        (3, "old-course", "course", "An old course", "paused",
+         "provider postmark failed 3 batches in a row: 503", _ts(NOW - timedelta(days=200))),
+    ]
+    for i in range(1, subscribers + 1):
+        status = "active"
+        roll = rnd.random()
+        if roll < 0.02:
+            status = "unsubscribed"
+        elif roll < 0.03:
+            status = "bounced"
+        tags = sorted(rnd.sample(TAGS, rnd.randint(0, 2)))
+        created = NOW - timedelta(days=rnd.randint(30, 120), seconds=rnd.randint(0, 86_399))
+        out["subscribers"].append((
+            i, f"person{i}@example.com", f"Person {i}", ZONES[i % len(ZONES)], "{}", json.dumps(tags),
+            status, "import", _ts(created), _ts(created), _ts(created)))
+    delivery_id = event_id = 0
+
+    def add_delivery(sub: int, campaign: int, key: str, position: int, sent: datetime, status: str) -> None:
+        nonlocal delivery_id, event_id
+        delivery_id += 1
+        out["deliveries"].append((
+            delivery_id, sub, campaign, key, position, status, _ts(sent), _ts(sent),
+            _ts(sent) if status == "sent" else None, f"<{delivery_id}@bench>",
+            f"pm-{delivery_id}" if status == "sent" else None, None, 0))
+        if status != "sent":
+            return
+        fall = 0.85 ** (position - 1)
+        for kind, rate in EVENT_RATES.items():
+            if kind in ("opened", "clicked"):
+                rate *= fall
+            if rnd.random() < rate:
+                event_id += 1
+                at = sent + timedelta(minutes=rnd.randint(1, 3000))
+                out["events"].append((event_id, delivery_id, sub, kind, _ts(at), "postmark",
+                                      json.dumps({"email": f"person{sub}@example.com"}), f"ev-{event_id}"))
+
+    for sub in range(1, subscribers + 1):
+        enrolled = NOW - timedelta(days=rnd.randint(10, 60))
+        # How far each subscriber got: most finish, some are on the way.
+        got = rnd.choices(range(len(COURSE_LESSONS) + 1), weights=(5, 10, 10, 10, 10, 55))[0]
+        if delivery_id + got > deliveries:
+            got = max(0, deliveries - delivery_id)
+        for pos in range(1, got + 1):
+            sent = enrolled + timedelta(days=2 * (pos - 1), hours=9)
+            status = "sent"
+            if pos == got and rnd.random() < 0.002:
+                status = "sending" if rnd.random() < 0.5 else "failed"
+            add_delivery(sub, 1, COURSE_LESSONS[pos - 1], pos, min(sent, NOW - timedelta(hours=2)), status)
+        if got >= len(COURSE_LESSONS):
+            status, due, completed = "completed", None, _ts(enrolled + timedelta(days=9))
+        else:
+            status = "active" if rnd.random() < 0.95 else rnd.choice(("paused", "stopped"))
+            due = _ts(NOW + timedelta(days=rnd.randint(0, 29), hours=rnd.randint(0, 23)))
+            completed = None
+        out["enrolments"].append((sub, sub, 1, status, got + 1, due, _ts(enrolled), completed))
+    # Weekly newsletter issues take the rest of the budget.
+    issue = 0
+    while delivery_id < deliveries:
+        wall = NOW - timedelta(days=7 * (issue + 1))
+        key = f"issue-{wall:%Y-%m-%dT09:00}"
+        for sub in range(1, subscribers + 1):
+            if delivery_id >= deliveries:
+                break
+            add_delivery(sub, 2, key, 1, wall, "sent")
+        out["newsletters"].append((issue + 1, 2, "newsletters/weekly.md", f"{wall:%Y-%m-%dT09:00}", "UTC",
+                                   False, None, None, None, "sent", _ts(wall - timedelta(days=1))))
+        issue += 1
+    source = "newsletters/weekly.md"
+    out["newsletters"] += [
+        (issue + 1, 2, source, f"{NOW + timedelta(days=3):%Y-%m-%dT09:00}", "UTC", True, "vip", None,
+         _ts(NOW + timedelta(days=3) - timedelta(hours=14)), "scheduled", _ts(NOW)),
+        (issue + 2, 2, source, f"{NOW + timedelta(days=1):%Y-%m-%dT09:00}", "Europe/Lisbon", False, None,
+         "0 9 * * mon", _ts(NOW + timedelta(days=1)), "scheduled", _ts(NOW)),
+    ]
+    out["suppressions"] = [(f"{i:064x}", rnd.choice(("bounced", "complained", "deleted")), None, _ts(NOW))
+                           for i in range(1, subscribers // 100 + 1)]
+    return out
+
+
+COLUMNS = {
+    "campaigns": ("id", "slug", "kind", "title", "status", "paused_reason", "created_at"),
+    "subscribers": ("id", "email", "name", "timezone", "fields", "tags", "status", "consent_source",
+                    "consent_at", "created_at", "updated_at"),
+    "enrolments": ("id", "subscriber_id", "campaign_id", "status", "next_position", "next_due_at",
+                   "enrolled_at", "completed_at"),
+    "deliveries": ("id", "subscriber_id", "campaign_id", "lesson_key", "position", "status",
+                   "scheduled_at", "claimed_at", "sent_at", "message_id", "provider_message_id", "error",
+                   "attempts"),
+    "events": ("id", "delivery_id", "subscriber_id", "type", "at", "provider", "data", "external_id"),
+    "newsletters": ("id", "campaign_id", "source", "wall_time", "timezone", "local", "segment", "cron",
+                    "next_run_at", "status", "created_at"),
+    "suppressions": ("email_hash", "reason", "detail", "created_at"),
+}
+
+
+def _chunks(rows: Sequence[tuple[Any, ...]], size: int = 50_000) -> Iterator[Sequence[tuple[Any, ...]]]:
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+def fill(store: Store, subscribers: int, deliveries: int) -> dict[str, int]:
+    """Bulk-insert the synthetic store; returns row counts per table."""
+    data = _rows(subscribers, deliveries)
+    raw = store.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        for table, columns in COLUMNS.items():
+            rows = data[table]
+            if store.dialect == "postgresql":
+                # COPY: a million rows in seconds, not minutes.
+                with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join("?" for _ in columns)
+                for chunk in _chunks(rows):
+                    cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", chunk)
+        if store.dialect == "postgresql":
+            for table in COLUMNS:
+                if table != "suppressions":
+                    cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                f"(SELECT max(id) FROM {table}))")
+        raw.commit()
+        cur.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+    return {table: len(rows) for table, rows in data.items()}
+
+
+# -- timing the pages -----------------------------------------------------------------------------
+
+
+def pages(store: Store) -> list[tuple[str, str]]:
+    """(label, path) of every console page, with realistic arguments."""
+    with store.engine.connect() as conn:
+        busy = conn.execute(sa.text("SELECT subscriber_id FROM deliveries GROUP BY subscriber_id "
+                                    "ORDER BY count(*) DESC LIMIT 1")).scalar()
+    return [
+        ("campaigns", "/console/"),
+        ("campaign (funnel)", f"/console/campaigns/{COURSE}"),
+        ("send times form", f"/console/campaigns/{COURSE}/timing"),
+        ("schedule (30 days)", "/console/schedule"),
+        ("newsletters", "/console/newsletters"),
+        ("subscribers", "/console/subscribers"),
+        ("subscribers ?q=", "/console/subscribers?q=person9999"),
+        ("subscribers ?tag=", "/console/subscribers?tag=vip"),
+        ("subscribers deep page", f"/console/subscribers?after={subscribers_count(store) - 60}"),
+        ("subscriber timeline", f"/console/subscribers/{busy}"),
+        ("deliverability", "/console/deliverability"),
+    ]
+
+
+def subscribers_count(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT count(*) FROM subscribers")).scalar() or 0)
+
+
+def _client(project: Path, store: Store, max_age: float) -> Any:
+    from sender.web import create_app
+    from sender.web.auth import hash_password
+
+    settings = load_settings(project, environ={"DRIP_ADMIN_PASSWORD_HASH": hash_password(PASSWORD)}
+                             ).replace(database_url=store.url)
+    engine = Engine(settings, store, MemoryProvider(f"memory://{project}"), SimulatedClock(NOW))
+    app = create_app(engine)
+    app.config["CONSOLE_STATS_MAX_AGE"] = max_age
+    client = app.test_client()
+    client.get("/console/login")
+    with client.session_transaction() as session:
+        token = session["csrf"]
+    answer = client.post("/console/login",
+                         data={"csrf_token": token, "username": "admin", "password": PASSWORD})
+    assert answer.status_code == 302, answer.status_code
+    return client
+
+
+def _get_ms(client: Any, path: str) -> float:
+    t = time.perf_counter()
+    answer = client.get(path)
+    took = (time.perf_counter() - t) * 1000
+    assert answer.status_code == 200, (path, answer.status_code, answer.get_data(as_text=True)[:500])
+    return took
+
+
+def time_pages(project: Path, store: Store, label: str, repeat: int) -> list[dict[str, Any]]:
+    """Per page: the first request (nothing cached yet), the median of `repeat` requests
+    as staff get them (figures up to a minute old), and the median with the cache off
+    (what the minutely background refresh costs)."""
+    cached = _client(project, store, max_age=60.0)
+    fresh = _client(project, store, max_age=0.0)
+    results = []
+    for name, path in pages(store):
+        cold = _get_ms(cached, path)
+        warm = statistics.median(_get_ms(cached, path) for _ in range(repeat))
+        uncached = statistics.median(_get_ms(fresh, path) for _ in range(max(1, repeat // 3)))
+        results.append({"page": name, "path": path, "cold": cold, "warm": warm, "uncached": uncached})
+    t = time.perf_counter()
+    export = cached.get("/console/subscribers/export.csv")
+    export_ms = (time.perf_counter() - t) * 1000
+    print(f"\n[{label}] console pages, ms (target {TARGET_MS:.0f} ms for what staff get: the 'warm' column)")
+    print(f"  {'page':24} {'warm':>8} {'first':>8} {'no cache':>9}  verdict")
+    for r in results:
+        verdict = "ok" if r["warm"] < TARGET_MS else "SLOW"
+        print(f"  {r['page']:24} {r['warm']:8.1f} {r['cold']:8.1f} {r['uncached']:9.1f}  {verdict}")
+    print(f"  export.csv download ({len(export.data) / 2**20:.1f} MiB): {export_ms:.0f} ms "
+          "(a file, not a page)")
+    return results
+
+
+# Indexes the console would like (not in the migrations: proposed to the integrator).
+# deliveries(campaign_id, lesson_key, status) turns the per-lesson delivery count into
+# an index-only scan; events(subscriber_id) finds a subscriber's own events (page
+# unsubscribes) and the events to erase on delete without scanning every event.
+PROPOSED_INDEXES = (
+    "CREATE INDEX ix_deliveries_campaign_lesson ON deliveries (campaign_id, lesson_key, status)",
+    "CREATE INDEX ix_events_subscriber ON events (subscriber_id)",
+)
+
+
+def run(url: str, label: str, subscribers: int, deliveries: int, repeat: int, project: Path,
+        proposed: bool = False) -> None:
+    store = Store(url)
+    t = time.perf_counter()
+    counts = fill(store, subscribers, deliveries)
+    print(f"[{label}] filled {', '.join(f'{n:,} {k}' for k, n in counts.items())} "
+          f"in {time.perf_counter() - t:.1f} s")
+    if proposed:
+        with store.begin() as conn:
+            for statement in PROPOSED_INDEXES:
+                conn.execute(sa.text(statement))
+            conn.execute(sa.text("ANALYZE"))
+        label += " + proposed indexes"
+    try:
+        time_pages(project, store, label, repeat)
+    finally:
+        store.close()
+
+
+def pg_available() -> bool:
+    try:
+        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        return True
+    except Exception:
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--deliveries", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=9, help="requests per page for the median")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--proposed-indexes", action="store_true",
+                        help="add the indexes the console would like before timing (see PROPOSED_INDEXES)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        project = make_project(Path(tmp) / "project")
+        if args.backend in {"sqlite", "both"}:
+            run(f"sqlite:///{Path(tmp) / 'console-bench.db'}", "sqlite", args.subscribers, args.deliveries,
+                args.repeat, project, args.proposed_indexes)
+        if args.backend in {"postgresql", "both"}:
+            if not pg_available():
+                print("PostgreSQL did not answer; skipped")
+                return
+            schema = f"console_bench_{int(time.time())}"
+            admin = sa.create_engine(PG_URL)
+            with admin.begin() as conn:
+                conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+            try:
+                run(f"{PG_URL}?options=-csearch_path%3D{schema}", "postgresql", args.subscribers,
+                    args.deliveries, args.repeat, project, args.proposed_indexes)
+            finally:
+                with admin.begin() as conn:
+                    conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+                admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

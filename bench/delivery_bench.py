@@ -1,0 +1,451 @@
+"""End-to-end delivery benchmark: lesson emails rendered, recorded and posted to a
+loopback Postmark-style batch API, on SQLite and PostgreSQL, against the naive path.
+
+Run on demand (not part of the test suite):
+
+    python bench/delivery_bench.py                          # 100,000 emails, SQLite and PostgreSQL
+    python bench/delivery_bench.py --emails 20000 --db sqlite --naive-sample 500
+    python bench/delivery_bench.py --batch-size 2000 --provider-params '&concurrency=4'
+
+What runs:
+  - a fake Postmark API in a process of its own (so it does not share our GIL): a threaded
+    HTTP server on 127.0.0.1 that checks the `X-Postmark-Server-Token` header, parses each
+    `POST /email/batch` (a JSON array of up to 500 messages) or `POST /email` (one message)
+    and answers one result per message (`{"ErrorCode": 0, "Message": "OK", "MessageID": ...,
+    "To": ...}`) `--delay-ms` (default 20 ms) after the request arrived. Parsing is part of
+    that time, but a 500-message batch is ~10 MB of JSON that Python takes ~15-30 ms to parse,
+    so the mean answer time it reports can be above 20 ms; `--delay-after-parse` adds the
+    whole delay after parsing instead (a slower API);
+  - a store of `--emails` subscribers in four time zones, each enrolled in the shipped
+    `glute-activation` course (copied with `templates/` to a temporary project) with
+    lesson 1 due now, inserted in bulk;
+  - the batched path: the real `Engine.tick()` with the real `postmark://` provider pointed
+    at the fake API (`endpoint=`, `rate=0`: no client-side throttle on loopback; default
+    concurrency 2), batch_size `--batch-size` (default 500, the setting's default: one
+    request per claimed batch; a larger one posts each 500 while the rest still render),
+    timed from the first claim to the last recorded result, in a fresh process so its peak
+    memory (the kernel's high-water RSS of that process, VmHWM) is its own; tracemalloc's
+    peak is taken on a separate, smaller tick (10,000) because tracing slows Python down;
+  - the naive path in the same run, in a fresh process: per email one transaction (claim
+    the next due enrolment, write its delivery, render, one `POST /email`, record, commit).
+    At 20 ms a request it is measured on `--naive-sample` emails and extrapolated.
+
+Every email is checked: the tick must report all of them sent, and the fake API must have
+received exactly that many messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import multiprocessing as mp
+import pstats
+import resource
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)  # a Monday, inside 09:00-11:00 in every zone below
+ZONES = ("UTC", "Europe/London", "Europe/Lisbon", "Atlantic/Reykjavik", None)  # None: the default (UTC)
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TOKEN = "bench-server-token"
+SLUG = "glute-activation"
+TRACED = 10_000  # emails in the tracemalloc tick
+
+
+# -- the fake Postmark API, in its own process -----------------------------------------------------
+
+
+def serve_postmark(port_out: Any, delay: float, delay_after_parse: bool = False) -> None:
+    """Serve until killed; sends the bound port through `port_out` (a multiprocessing Pipe end)."""
+    lock = threading.Lock()
+    stats: dict[str, float] = {"requests": 0, "messages": 0, "batch_requests": 0, "max_batch": 0,
+                               "answer_ms": 0.0}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as requests' pooled session expects
+        # Headers and body go in two writes: without TCP_NODELAY the second waits for the
+        # client's delayed ACK (40 ms), which no real API makes its callers pay.
+        disable_nagle_algorithm = True
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _answer(self, status: int, body: Any) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            with lock:
+                self._answer(200, dict(stats))
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            arrived = time.perf_counter()
+            if self.headers.get("X-Postmark-Server-Token") != TOKEN:
+                self._answer(401, {"ErrorCode": 10, "Message": "Bad or missing server token"})
+                return
+            payload = json.loads(body)
+            batch = self.path == "/email/batch"
+            if batch and not (isinstance(payload, list) and 0 < len(payload) <= 500):
+                self._answer(422, {"ErrorCode": 300, "Message": "a batch holds 1 to 500 messages"})
+                return
+            if not batch and (self.path != "/email" or not isinstance(payload, dict)):
+                self._answer(404, {"ErrorCode": 404, "Message": "unknown path"})
+                return
+            messages = payload if batch else [payload]
+            with lock:
+                first = stats["messages"]
+                stats["requests"] += 1
+                stats["messages"] += len(messages)
+                stats["batch_requests"] += batch
+                stats["max_batch"] = max(stats["max_batch"], len(messages))
+            results = [{"ErrorCode": 0, "Message": "OK", "MessageID": f"pm-{first + i:012d}",
+                        "To": m["To"]} for i, m in enumerate(messages)]
+            # The answer goes `delay` after the request arrived; reading it is part of that time,
+            # unless it alone takes longer (a 500-message batch is ~10 MB of JSON to parse), or
+            # with --delay-after-parse the whole delay comes on top of the parsing.
+            time.sleep(delay if delay_after_parse else max(0.0, delay - (time.perf_counter() - arrived)))
+            with lock:
+                stats["answer_ms"] += (time.perf_counter() - arrived) * 1000
+            self._answer(200, results if batch else results[0])
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    port_out.send(server.server_address[1])
+    server.serve_forever()
+
+
+def server_stats(port: int) -> dict[str, float]:
+    import requests
+
+    stats: dict[str, float] = requests.get(f"http://127.0.0.1:{port}/stats", timeout=5).json()
+    return stats
+
+
+# -- the store ---------------------------------------------------------------------------------------
+
+
+def make_project(root: Path) -> Path:
+    shutil.copytree(REPO / "templates", root / "templates")
+    shutil.copytree(REPO / "campaigns" / SLUG, root / "campaigns" / SLUG)
+    return root
+
+
+def fill(url: str, total: int) -> None:
+    """`total` subscribers, every fifth without a name, all enrolled with lesson 1 due now."""
+    import sqlalchemy as sa
+
+    from sender.store import Store
+    from sender.store.schema import campaigns, enrolments, subscribers
+
+    chunk = 20_000
+    store = Store(url)
+    with store.begin() as conn:
+        cid = conn.execute(campaigns.insert().values(slug=SLUG, title="Glutes", kind="course",
+                                                     created_at=NOW)).inserted_primary_key[0]
+    for start in range(0, total, chunk):
+        ids = range(start + 1, min(start + chunk, total) + 1)
+        with store.begin() as conn:
+            conn.execute(subscribers.insert(), [
+                {"id": i, "email": f"s{i}@example.com", "name": f"Reader {i}" if i % 5 else "",
+                 "timezone": ZONES[i % len(ZONES)], "fields": {}, "tags": [], "status": "active",
+                 "created_at": NOW, "updated_at": NOW} for i in ids])
+            conn.execute(enrolments.insert(), [
+                {"subscriber_id": i, "campaign_id": cid, "status": "active", "next_position": 1,
+                 "enrolled_at": NOW, "next_due_at": NOW} for i in ids])
+    if store.dialect == "postgresql":
+        with store.begin() as conn:
+            conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('subscribers', 'id'), "
+                                 "(SELECT max(id) FROM subscribers))"))
+            conn.execute(sa.text("ANALYZE"))
+    store.close()
+
+
+def make_due(store: Any, subscriber_ids: range) -> None:
+    """Make these subscribers' next lesson due now again."""
+    from sender.store.schema import enrolments
+
+    with store.begin() as conn:
+        conn.execute(enrolments.update().where(enrolments.c.subscriber_id >= subscriber_ids.start,
+                                               enrolments.c.subscriber_id < subscriber_ids.stop,
+                                               enrolments.c.status == "active")
+                     .values(next_due_at=NOW))
+
+
+def peak_rss_mib() -> float:
+    """This process's high-water RSS. VmHWM is per address space, so it is not inflated by the
+    parent a spawned child was forked from (ru_maxrss can be); ru_maxrss where there is no /proc."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def make_engine(url: str, project: Path, port: int, batch_size: int, provider_params: str) -> Any:
+    from sender.engine import Engine
+    from sender.providers.postmark import PostmarkProvider
+    from sender.schedule import SimulatedClock
+    from sender.settings import load_settings
+    from sender.store import Store
+
+    settings = load_settings(project, environ={}).replace(database_url=url, batch_size=batch_size)
+    provider = PostmarkProvider(f"postmark://?endpoint=http://127.0.0.1:{port}&rate=0{provider_params}",
+                                environ={"POSTMARK_SERVER_TOKEN": TOKEN})
+    provider.open()
+    return Engine(settings, Store(url), provider, SimulatedClock(NOW))
+
+
+# -- the two paths, each in a fresh process ----------------------------------------------------------
+
+
+def batched_run(url: str, project: str, port: int, emails: int, batch_size: int, provider_params: str,
+                profile: str | None) -> dict[str, Any]:
+    engine = make_engine(url, Path(project), port, batch_size, provider_params)
+    before = server_stats(port)
+    # Where the main thread spends its time, by wrapping the engine's stages.
+    spent = {"claim": 0.0, "send": 0.0, "record": 0.0}
+
+    def timed(name: str, fn: Any) -> Any:
+        def wrapper(*a: Any, **k: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[name] += time.perf_counter() - t
+        return wrapper
+
+    engine._claim_batch = timed("claim", engine._claim_batch)
+    engine.send = timed("send", engine.send)
+    engine.store.record_results = timed("record", engine.store.record_results)
+    profiler = cProfile.Profile() if profile else None
+    t, cpu = time.perf_counter(), time.process_time()
+    if profiler:
+        profiler.enable()
+    report = engine.tick()
+    if profiler:
+        profiler.disable()
+    elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
+    rss, stages = peak_rss_mib(), dict(spent)
+    after = server_stats(port)
+    received, requests = (after[k] - before[k] for k in ("messages", "requests"))
+    assert report.sent == emails and not report.failed and not report.errors, report.summary()
+    assert received == emails, f"the fake API received {received:,} messages, not {emails:,}"
+    profile_text = ""
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+        profile_text = out.getvalue()
+        profiler.dump_stats(profile)
+
+    # tracemalloc's peak on a smaller tick: the last TRACED subscribers' lesson 2, due again.
+    traced = min(TRACED, emails)
+    make_due(engine.store, range(emails - traced + 1, emails + 1))
+    tracemalloc.start()
+    traced_report = engine.tick()
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert traced_report.sent == traced, traced_report.summary()
+    engine.provider.close()
+    engine.store.close()
+    return {"elapsed": elapsed, "rate": emails / elapsed, "cpu_us": cpu / emails * 1e6, "rss_mib": rss,
+            "spent": stages,
+            "requests": requests, "answer_ms": (after["answer_ms"] - before["answer_ms"]) / requests,
+            "traced": traced, "traced_mib": traced_peak / 2**20, "profile": profile_text}
+
+
+def naive_run(url: str, project: str, port: int, sample: int) -> dict[str, Any]:
+    """One transaction per email, with the HTTP request inside it: claim the next due enrolment,
+    write its delivery, render and compose, `POST /email`, record the result, commit."""
+    import requests
+    import sqlalchemy as sa
+
+    from sender.messages import compose
+    from sender.store.schema import deliveries, enrolments, subscribers
+
+    engine = make_engine(url, Path(project), port, 1, "")
+    store, provider = engine.store, engine.provider
+    campaign = engine._read(SLUG)
+    make_due(store, range(1, sample + 1))
+    session = requests.Session()
+    headers = {**provider.auth_headers(), "Content-Type": "application/json"}
+    endpoint = provider.options.endpoint + "/email"
+    sent = 0
+    t = time.perf_counter()
+    for _ in range(sample):
+        with store.begin() as conn:
+            row = conn.execute(sa.select(enrolments).where(enrolments.c.status == "active",
+                                                           enrolments.c.next_due_at <= NOW)
+                               .order_by(enrolments.c.next_due_at, enrolments.c.id).limit(1)).first()
+            if row is None:
+                break
+            sub = conn.execute(sa.select(subscribers).where(subscribers.c.id == row.subscriber_id)).one()
+            lesson = campaign.lesson(row.next_position)
+            assert lesson is not None
+            delivery_id = conn.execute(deliveries.insert().values(
+                subscriber_id=sub.id, campaign_id=row.campaign_id, lesson_key=lesson.key,
+                position=lesson.position, status="sending", claimed_at=NOW, scheduled_at=row.next_due_at,
+            )).inserted_primary_key[0]
+            conn.execute(enrolments.update().where(enrolments.c.id == row.id).values(
+                next_position=row.next_position + 1, next_due_at=NOW + timedelta(days=2)))
+            message = compose(settings=engine.settings, renderer=engine.renderer,
+                              compiled=engine.renderer.compile(campaign, lesson), subscriber=sub,
+                              signing_key=engine.signing_key, now=NOW,
+                              delivery_key=f"delivery:{delivery_id}", delivery_id=delivery_id)
+            body = provider.build_request([message]).body  # the provider's own encoding, as one object
+            answer = session.post(endpoint, data=body[1:-1], headers=headers, timeout=30)
+            answer.raise_for_status()
+            result = answer.json()
+            assert result["ErrorCode"] == 0, result
+            conn.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(
+                status="sent", sent_at=NOW, provider_message_id=result["MessageID"],
+                message_id=message.message_id))
+        sent += 1
+    elapsed = time.perf_counter() - t
+    session.close()
+    provider.close()
+    store.close()
+    assert sent == sample, f"naive path sent {sent} of {sample}"
+    return {"sent": sent, "elapsed": elapsed, "rate": sent / elapsed}
+
+
+def in_fresh_process(fn: Any, *args: Any) -> Any:
+    """Run fn(*args) in a new interpreter, so its peak memory and import state are its own."""
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
+
+
+# -- orchestration -----------------------------------------------------------------------------------
+
+
+def run(url: str, label: str, args: argparse.Namespace, project: Path, port: int) -> dict[str, Any]:
+    t = time.perf_counter()
+    fill(url, args.emails)
+    print(f"[{label}] filled {args.emails:,} subscribers, each with lesson 1 due now, "
+          f"in {time.perf_counter() - t:.1f} s", flush=True)
+    profile = f"{args.profile}-{label}.pstats" if args.profile else None
+    batched = in_fresh_process(batched_run, url, str(project), port, args.emails, args.batch_size,
+                               args.provider_params, profile)
+    spent = batched["spent"]
+    print(f"[{label}] batched: {args.emails:,} emails claimed, rendered, posted and recorded in "
+          f"{batched['elapsed']:.1f} s = {batched['rate']:,.0f} emails/s end to end (target >= 5,000/s)")
+    print(f"[{label}]   where the time went: claiming {spent['claim']:.1f} s, rendering and posting "
+          f"{spent['send'] - spent['record']:.1f} s, recording {spent['record']:.1f} s; "
+          f"{batched['requests']:,.0f} requests, answered in {batched['answer_ms']:.0f} ms on average; "
+          f"CPU of the sending process (all threads) {batched['cpu_us']:.0f} us an email")
+    print(f"[{label}]   peak memory: {batched['rss_mib']:.0f} MiB RSS (VmHWM of the sending process, "
+          f"target < 300 MB); tracemalloc peak of a {batched['traced']:,}-email tick "
+          f"{batched['traced_mib']:.1f} MiB", flush=True)
+    if batched["profile"]:
+        print(batched["profile"])
+    naive: dict[str, Any] | None = None
+    if args.naive_sample:
+        naive = in_fresh_process(naive_run, url, str(project), port, args.naive_sample)
+        projected = args.emails / naive["rate"]
+        print(f"[{label}] naive (one POST /email and one commit per email): measured on "
+              f"{naive['sent']:,} emails, {naive['rate']:,.0f} emails/s; extrapolated, {args.emails:,} would "
+              f"take {projected / 60:,.1f} min; batched is {batched['rate'] / naive['rate']:,.0f}x faster",
+              flush=True)
+    return {"label": label, "batched": batched, "naive": naive}
+
+
+def pg_available() -> bool:
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:  # any failure to connect means "no server here"
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--emails", type=int, default=100_000, help="emails in the batched run")
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--naive-sample", type=int, default=2_000,
+                        help="emails the naive path sends (extrapolated to --emails); 0 to skip it")
+    parser.add_argument("--batch-size", type=int, default=500, help="the engine's batch_size setting")
+    parser.add_argument("--delay-ms", type=float, default=20.0,
+                        help="the fake API answers this long after a request arrived (parsing included)")
+    parser.add_argument("--delay-after-parse", action="store_true",
+                        help="the fake API waits --delay-ms after parsing a request instead (slower answers)")
+    parser.add_argument("--provider-params", default="",
+                        help="more postmark:// URL parameters, e.g. '&concurrency=4'")
+    parser.add_argument("--profile", metavar="PREFIX",
+                        help="cProfile the batched tick: print the top functions, save PREFIX-<db>.pstats")
+    args = parser.parse_args()
+    if args.emails < 1:
+        parser.error("--emails must be at least 1")
+    args.naive_sample = min(args.naive_sample, args.emails)
+
+    receiver, sender = mp.get_context("spawn").Pipe(duplex=False)
+    server = mp.get_context("spawn").Process(
+        target=serve_postmark, args=(sender, args.delay_ms / 1000, args.delay_after_parse), daemon=True)
+    server.start()
+    port = receiver.recv()
+    when = "after parsing it" if args.delay_after_parse else "after it arrived"
+    print(f"fake Postmark API on 127.0.0.1:{port} (pid {server.pid}), answering {args.delay_ms:g} ms {when}; "
+          f"{mp.cpu_count()} CPUs", flush=True)
+    results = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            project = make_project(Path(tmp) / "project")
+            if args.db in {"sqlite", "both"}:
+                results.append(run(f"sqlite:///{Path(tmp) / 'bench.db'}", "sqlite", args, project, port))
+            if args.db in {"postgres", "both"}:
+                if not pg_available():
+                    print("PostgreSQL did not answer on 127.0.0.1:5432; skipped")
+                else:
+                    results.append(run_pg(args, project, port))
+    finally:
+        server.kill()
+        server.join()
+    print("\nsummary (emails/s end to end; peak RSS of the sending process):")
+    for r in results:
+        b, n = r["batched"], r["naive"]
+        naive = f"naive {n['rate']:,.0f}/s ({n['sent']:,} sent), {b['rate'] / n['rate']:,.0f}x" if n else ""
+        print(f"  {r['label']:<9} batched {b['rate']:>7,.0f}/s  {b['rss_mib']:>5.0f} MiB  {naive}")
+
+
+def run_pg(args: argparse.Namespace, project: Path, port: int) -> dict[str, Any]:
+    import sqlalchemy as sa
+
+    schema = f"delivery_bench_{int(time.time())}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        return run(f"{PG_URL}?options=-csearch_path%3D{schema}", "postgres", args, project, port)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,387 @@
+"""The staff console's queries, named, over a `Store` (kept apart from the engine's).
+
+Everything a console page shows is aggregated in SQL (GROUP BY, COUNT) or read a
+page at a time (keyset pagination by id), so a page costs the same with ten
+subscribers or a hundred thousand. The two scans of the big tables (delivery and
+event counts per lesson) are what the console caches for a minute; see
+`sender.web.console.Snapshots`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from sender.store import Store
+from sender.store.schema import (
+    campaigns,
+    deliveries,
+    enrolments,
+    events,
+    newsletters,
+    subscribers,
+    suppressions,
+)
+
+FUNNEL_EVENTS = ("delivered", "opened", "clicked", "unsubscribed", "bounced", "complained")
+PAGE_SIZE = 50
+
+LessonKey = tuple[int, str]  # (campaign id, lesson key)
+
+
+def _has_tag(store: Store, tag: str) -> Any:
+    """Condition: the subscriber carries this tag (tags are a JSON list)."""
+    if store.dialect == "postgresql":
+        return sa.cast(subscribers.c.tags, postgresql.JSONB).contains([tag])
+    values = sa.func.json_each(subscribers.c.tags).table_valued("value")
+    return sa.exists().select_from(values).where(values.c.value == tag)
+
+
+# -- campaigns ----------------------------------------------------------------------------
+
+
+def enrolment_counts(store: Store, campaign_id: int | None = None) -> dict[int, dict[str, int]]:
+    """{campaign id: {enrolment status: how many}}."""
+    query = (sa.select(enrolments.c.campaign_id, enrolments.c.status, sa.func.count())
+             .group_by(enrolments.c.campaign_id, enrolments.c.status))
+    if campaign_id is not None:
+        query = query.where(enrolments.c.campaign_id == campaign_id)
+    out: dict[int, dict[str, int]] = {}
+    with store.engine.connect() as conn:
+        # enrolments per campaign and status
+        for cid, status, n in conn.execute(query):
+            out.setdefault(cid, {})[status] = n
+    return out
+
+
+def delivery_counts(store: Store) -> dict[LessonKey, dict[str, int]]:
+    """{(campaign id, lesson key): {delivery status: how many}}: one scan of deliveries."""
+    with store.engine.connect() as conn:
+        # deliveries per campaign, lesson and status
+        rows = conn.execute(
+            sa.select(deliveries.c.campaign_id, deliveries.c.lesson_key, deliveries.c.status, sa.func.count())
+            .group_by(deliveries.c.campaign_id, deliveries.c.lesson_key, deliveries.c.status)).all()
+    out: dict[LessonKey, dict[str, int]] = {}
+    for cid, key, status, n in rows:
+        out.setdefault((cid, key), {})[status] = n
+    return out
+
+
+def event_counts(store: Store) -> dict[LessonKey, dict[str, int]]:
+    """{(campaign id, lesson key): {event type: deliveries with such an event}}.
+
+    A delivery opened five times counts once. Unsubscribes from our own pages carry
+    no delivery (the link names the course, not the lesson): each is put on the last
+    lesson the subscriber was sent before leaving, which is what "which lesson loses
+    people" asks."""
+    with store.engine.connect() as conn:
+        # deliveries with each kind of webhook event, per campaign and lesson
+        rows = conn.execute(
+            sa.select(deliveries.c.campaign_id, deliveries.c.lesson_key, events.c.type,
+                      sa.func.count(sa.distinct(events.c.delivery_id)))
+            .select_from(events.join(deliveries, deliveries.c.id == events.c.delivery_id))
+            .where(events.c.type.in_(FUNNEL_EVENTS))
+            .group_by(deliveries.c.campaign_id, deliveries.c.lesson_key, events.c.type)).all()
+        # unsubscribes made on our pages (no delivery attached)
+        loose = conn.execute(
+            sa.select(events.c.subscriber_id, events.c.at, events.c.data)
+            .where(events.c.type == "unsubscribed", events.c.delivery_id.is_(None),
+                   events.c.subscriber_id.is_not(None))).all()
+        attributed = _attribute_unsubscribes(conn, loose)
+    out: dict[LessonKey, dict[str, int]] = {}
+    for cid, key, kind, n in rows:
+        out.setdefault((cid, key), {})[kind] = n
+    for lesson, n in attributed.items():
+        counts = out.setdefault(lesson, {})
+        counts["unsubscribed"] = counts.get("unsubscribed", 0) + n
+    return out
+
+
+def _attribute_unsubscribes(conn: sa.Connection, loose: Sequence[Any]) -> dict[LessonKey, int]:
+    if not loose:
+        return {}
+    ids = sorted({e.subscriber_id for e in loose})
+    sent: dict[int, list[tuple[datetime, int, str]]] = {}
+    for start in range(0, len(ids), 500):
+        # the sent lessons of subscribers who unsubscribed on our pages
+        for sid, when, cid, key in conn.execute(
+                sa.select(deliveries.c.subscriber_id, deliveries.c.sent_at, deliveries.c.campaign_id,
+                          deliveries.c.lesson_key)
+                .where(deliveries.c.subscriber_id.in_(ids[start:start + 500]),
+                       deliveries.c.sent_at.is_not(None))):
+            sent.setdefault(sid, []).append((when, cid, key))
+    out: dict[LessonKey, int] = {}
+    seen: set[tuple[int, int]] = set()
+    for e in loose:
+        campaign_id = (e.data or {}).get("campaign_id")
+        before = [(when, cid, key) for when, cid, key in sent.get(e.subscriber_id, [])
+                  if when <= e.at and (campaign_id is None or cid == campaign_id)]
+        if not before:
+            continue
+        _, cid, key = max(before)
+        if (e.subscriber_id, cid) not in seen:  # unsubscribing twice loses one person, not two
+            seen.add((e.subscriber_id, cid))
+            out[(cid, key)] = out.get((cid, key), 0) + 1
+    return out
+
+
+def active_subscribers_with_tag(store: Store, tag: str) -> list[sa.Row[Any]]:
+    with store.engine.connect() as conn:
+        # active subscribers carrying a tag (to enrol a segment)
+        return conn.execute(sa.select(subscribers).where(subscribers.c.status == "active",
+                                                         _has_tag(store, tag))).all()
+
+
+def audience_size(store: Store, segment: str | None) -> int:
+    conditions = [subscribers.c.status == "active"]
+    if segment:
+        conditions.append(_has_tag(store, segment))
+    with store.engine.connect() as conn:
+        # how many active subscribers (of a segment) a newsletter would reach
+        return int(conn.execute(sa.select(sa.func.count()).where(*conditions)).scalar() or 0)
+
+
+# -- schedule -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueGroup:
+    campaign_id: int
+    position: int  # the lesson these enrolments get next
+    day: str  # UTC day, YYYY-MM-DD
+    count: int
+    first_due: datetime
+
+
+def upcoming_lessons(store: Store, end: datetime) -> list[DueGroup]:
+    """Active enrolments in active campaigns whose next lesson is due before `end`
+    (overdue ones included), grouped by campaign, lesson position and UTC day."""
+    day = sa.func.date(enrolments.c.next_due_at)
+    with store.engine.connect() as conn:
+        # next lessons due per campaign, lesson and day
+        rows = conn.execute(
+            sa.select(enrolments.c.campaign_id, enrolments.c.next_position, day, sa.func.count(),
+                      sa.func.min(enrolments.c.next_due_at))
+            .join(campaigns, campaigns.c.id == enrolments.c.campaign_id)
+            .where(enrolments.c.status == "active", campaigns.c.status == "active",
+                   enrolments.c.next_due_at < end)
+            .group_by(enrolments.c.campaign_id, enrolments.c.next_position, day)).all()
+    first_due = enrolments.c.next_due_at.type
+    out = []
+    for cid, position, when, n, earliest in rows:
+        if not isinstance(earliest, datetime):  # SQLite hands min() back as text
+            earliest = first_due.process_result_value(datetime.fromisoformat(str(earliest)), None)
+        out.append(DueGroup(cid, position, str(when)[:10], n, earliest))
+    return out
+
+
+def scheduled_newsletters(store: Store) -> list[sa.Row[Any]]:
+    with store.engine.connect() as conn:
+        # newsletters still to go out, soonest first
+        return conn.execute(
+            sa.select(newsletters, campaigns.c.slug, campaigns.c.title,
+                      campaigns.c.status.label("campaign_status"))
+            .join(campaigns, campaigns.c.id == newsletters.c.campaign_id)
+            .where(newsletters.c.status == "scheduled")
+            .order_by(newsletters.c.next_run_at)).all()
+
+
+def newsletter_by_id(store: Store, newsletter_id: int) -> sa.Row[Any] | None:
+    with store.engine.connect() as conn:
+        # one newsletter with its campaign
+        return conn.execute(sa.select(newsletters, campaigns.c.slug, campaigns.c.title)
+                            .join(campaigns, campaigns.c.id == newsletters.c.campaign_id)
+                            .where(newsletters.c.id == newsletter_id)).first()
+
+
+def cancel_newsletter(store: Store, newsletter_id: int) -> bool:
+    """Cancel a newsletter that is still scheduled; False if it is sent or cancelled already."""
+    with store.begin() as conn:
+        # cancel a scheduled newsletter (never one that is done)
+        return conn.execute(newsletters.update()
+                            .where(newsletters.c.id == newsletter_id, newsletters.c.status == "scheduled")
+                            .values(status="cancelled", next_run_at=None)).rowcount > 0
+
+
+def newsletters_page(store: Store, limit: int = 100) -> list[sa.Row[Any]]:
+    with store.engine.connect() as conn:
+        # the latest newsletters, newest first
+        return conn.execute(sa.select(newsletters, campaigns.c.slug, campaigns.c.title)
+                            .join(campaigns, campaigns.c.id == newsletters.c.campaign_id)
+                            .order_by(newsletters.c.id.desc()).limit(limit)).all()
+
+
+# -- subscribers --------------------------------------------------------------------------
+
+
+def search_subscribers(store: Store, *, query: str = "", tag: str = "", status: str = "",
+                       after: int = 0, limit: int = PAGE_SIZE) -> list[sa.Row[Any]]:
+    """One page of subscribers matching an address fragment, a tag and a status, by id."""
+    conditions = [subscribers.c.id > after]
+    if query:
+        escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(subscribers.c.email.like(f"%{escaped}%", escape="\\"))
+    if tag:
+        conditions.append(_has_tag(store, tag))
+    if status:
+        conditions.append(subscribers.c.status == status)
+    with store.engine.connect() as conn:
+        # a page of subscribers matching a search
+        return conn.execute(sa.select(subscribers).where(*conditions).order_by(subscribers.c.id)
+                            .limit(limit)).all()
+
+
+def subscriber_status_counts(store: Store) -> dict[str, int]:
+    with store.engine.connect() as conn:
+        # subscribers per status
+        return dict(conn.execute(sa.select(subscribers.c.status, sa.func.count())
+                                 .group_by(subscribers.c.status)).all())
+
+
+@dataclass
+class Timeline:
+    enrolments: list[sa.Row[Any]]  # with slug and title
+    deliveries: list[sa.Row[Any]]  # with slug
+    events: list[sa.Row[Any]]
+
+
+def subscriber_timeline(store: Store, subscriber_id: int, limit: int = 500) -> Timeline:
+    with store.engine.connect() as conn:
+        # a subscriber's enrolments
+        enrolled = conn.execute(
+            sa.select(enrolments, campaigns.c.slug, campaigns.c.title, campaigns.c.kind)
+            .join(campaigns, campaigns.c.id == enrolments.c.campaign_id)
+            .where(enrolments.c.subscriber_id == subscriber_id).order_by(enrolments.c.enrolled_at)).all()
+        # a subscriber's deliveries, newest first
+        sent = conn.execute(
+            sa.select(deliveries, campaigns.c.slug, campaigns.c.title, campaigns.c.kind)
+            .join(campaigns, campaigns.c.id == deliveries.c.campaign_id)
+            .where(deliveries.c.subscriber_id == subscriber_id)
+            .order_by(deliveries.c.id.desc()).limit(limit)).all()
+        ids = [d.id for d in sent]
+        # events of those deliveries (by the delivery index), and the subscriber's own ones
+        found = conn.execute(
+            sa.select(events).where(sa.or_(events.c.delivery_id.in_(ids) if ids else sa.false(),
+                                           sa.and_(events.c.subscriber_id == subscriber_id,
+                                                   events.c.delivery_id.is_(None))))
+            .order_by(events.c.id.desc()).limit(limit)).all()
+    return Timeline(list(enrolled), list(sent), list(found))
+
+
+def delete_subscriber(store: Store, subscriber_id: int, now: datetime) -> str | None:
+    """Erase a subscriber: the row, their enrolments and deliveries, and their events
+    (which may hold the address), keeping only a hash of the address on the
+    suppression list so no import or sign-up mails them again. Returns the address."""
+    with store.begin() as conn:
+        email = conn.execute(sa.select(subscribers.c.email)
+                             .where(subscribers.c.id == subscriber_id)).scalar()
+        if email is None:
+            return None
+        insert = (postgresql.insert if store.dialect == "postgresql" else sqlite.insert)(suppressions)
+        # keep an anonymous block: the address's hash only; an earlier reason wins
+        conn.execute(insert.values(email_hash=store.email_hash(email), reason="deleted",
+                                   detail="deleted on request", created_at=now)
+                     .on_conflict_do_nothing(index_elements=["email_hash"]))
+        mine = sa.select(deliveries.c.id).where(deliveries.c.subscriber_id == subscriber_id)
+        # the subscriber's events: of their deliveries, their own, or about their address
+        conn.execute(events.delete().where(sa.or_(
+            events.c.subscriber_id == subscriber_id, events.c.delivery_id.in_(mine),
+            sa.and_(events.c.subscriber_id.is_(None), events.c.data["email"].as_string() == email))))
+        # the subscriber; enrolments and deliveries go with it (ON DELETE CASCADE)
+        conn.execute(subscribers.delete().where(subscribers.c.id == subscriber_id))
+    return str(email)
+
+
+# -- deliverability -----------------------------------------------------------------------
+
+
+def suppression_counts(store: Store) -> dict[str, int]:
+    with store.engine.connect() as conn:
+        # suppressed addresses per reason
+        return dict(conn.execute(sa.select(suppressions.c.reason, sa.func.count())
+                                 .group_by(suppressions.c.reason)).all())
+
+
+def paused_campaigns(store: Store) -> list[sa.Row[Any]]:
+    with store.engine.connect() as conn:
+        # campaigns paused, with why
+        return conn.execute(sa.select(campaigns).where(campaigns.c.status == "paused")
+                            .order_by(campaigns.c.slug)).all()
+
+
+def in_flight(store: Store, now: datetime, stale_after: timedelta, limit: int = 200
+              ) -> tuple[int, int, list[sa.Row[Any]]]:
+    """Deliveries in 'sending': (how many are recent, how many are older than
+    `stale_after`, the oldest of those). A recent one is a tick at work; an old one was
+    handed to a worker that stopped before recording the outcome, so nobody knows
+    whether it went (what `drip status` calls an unknown outcome)."""
+    cutoff = now - stale_after
+    stale = sa.and_(deliveries.c.status == "sending", deliveries.c.claimed_at < cutoff)
+    with store.engine.connect() as conn:
+        # deliveries being sent, recent and stale (by the status index)
+        counts = conn.execute(
+            sa.select(sa.func.count(), sa.func.count().filter(deliveries.c.claimed_at < cutoff))
+            .where(deliveries.c.status == "sending")).one()
+        # the oldest stale ones, with whom and what
+        rows = conn.execute(
+            sa.select(deliveries.c.id, deliveries.c.lesson_key, deliveries.c.position,
+                      deliveries.c.claimed_at, deliveries.c.attempts, deliveries.c.subscriber_id,
+                      subscribers.c.email, campaigns.c.slug, campaigns.c.kind)
+            .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+            .join(campaigns, campaigns.c.id == deliveries.c.campaign_id)
+            .where(stale).order_by(deliveries.c.claimed_at, deliveries.c.id).limit(limit)).all()
+    total, old = counts
+    return total - old, old, list(rows)
+
+
+RESOLUTIONS = ("sent", "failed", "retry")
+
+
+def resolve_deliveries(store: Store, ids: Iterable[int], outcome: str, now: datetime,
+                       stale_after: timedelta, by: str) -> int:
+    """Settle stale 'sending' deliveries as staff found them in the provider's log:
+    'sent' (it went), 'failed' (it did not; give up), or 'retry' (it did not; send it
+    again: a course enrolment is wound back to that lesson, due now). Only rows still
+    stale are touched, so a worker that comes back to life never gets overwritten.
+    Each resolution leaves an event, so the timeline says who settled it."""
+    if outcome not in RESOLUTIONS:
+        raise ValueError(f"outcome {outcome!r} is not one of {', '.join(RESOLUTIONS)}")
+    wanted = sorted(set(ids))
+    if not wanted:
+        return 0
+    with store.begin() as conn:
+        # the wanted deliveries that are still stale in 'sending'
+        rows = conn.execute(
+            sa.select(deliveries.c.id, deliveries.c.subscriber_id, deliveries.c.campaign_id,
+                      deliveries.c.position)
+            .where(deliveries.c.id.in_(wanted), deliveries.c.status == "sending",
+                   deliveries.c.claimed_at < now - stale_after)).all()
+        if not rows:
+            return 0
+        found = [r.id for r in rows]
+        values: dict[str, Any] = {"status": "queued" if outcome == "retry" else outcome}
+        if outcome == "sent":
+            values["sent_at"] = now
+        else:
+            values["error"] = f"outcome unknown; resolved as {outcome} by {by}"
+        # settle them
+        conn.execute(deliveries.update().where(deliveries.c.id.in_(found)).values(**values))
+        if outcome == "retry":
+            for r in rows:
+                # wind the course back to this lesson, due now; newsletters reclaim queued rows
+                conn.execute(enrolments.update()
+                             .where(enrolments.c.subscriber_id == r.subscriber_id,
+                                    enrolments.c.campaign_id == r.campaign_id,
+                                    enrolments.c.status.in_(["active", "completed"]),
+                                    enrolments.c.next_position > r.position)
+                             .values(status="active", next_position=r.position, next_due_at=now,
+                                     completed_at=None))
+        conn.execute(events.insert(), [
+            {"delivery_id": r.id, "subscriber_id": r.subscriber_id, "type": "resolved", "at": now,
+             "provider": None, "data": {"outcome": outcome, "by": by}} for r in rows])
+    return len(rows)
