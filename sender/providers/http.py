@@ -74,17 +74,28 @@ class Throttle:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.clock = clock
         self._next_free = float("-inf")
+        self._holds = 0  # how many 429 holds so far
         self._lock = threading.Lock()
 
     def acquire(self, units: int = 1) -> None:
-        if not self.interval:
-            return
+        while True:
+            with self._lock:
+                now = self.clock.monotonic()
+                start = max(now, self._next_free)
+                self._next_free = start + units * self.interval
+                holds = self._holds
+            if start > now:  # sleep outside the lock, so other workers can book their turn
+                self.clock.sleep(start - now)
+            with self._lock:
+                if self._holds == holds:
+                    return
+            # A 429 came while we slept: our turn was booked before it, so book again behind it.
+
+    def hold(self, seconds: float) -> None:
+        """Let nothing go for `seconds`, whoever asks: a 429 is about the account, not one request."""
         with self._lock:
-            now = self.clock.monotonic()
-            start = max(now, self._next_free)
-            self._next_free = start + units * self.interval
-        if start > now:  # sleep outside the lock, so other workers can book their turn
-            self.clock.sleep(start - now)
+            self._next_free = max(self._next_free, self.clock.monotonic() + seconds)
+            self._holds += 1
 
 
 def retry_after_seconds(value: str | None, now: float) -> float | None:
@@ -496,7 +507,11 @@ class HttpProvider(Provider):
             wait = self.retry.wait_before_retry(failures, reply.headers.get("Retry-After"))
             if wait is None:
                 return reply
-            self.clock.sleep(wait)
+            if reply.status == 429:  # every request of this provider waits, not just this one
+                self.message_throttle.hold(wait)
+                self.request_throttle.hold(wait)
+            else:
+                self.clock.sleep(wait)
 
     def _attempt(self, request: HttpRequest) -> Reply:
         assert self._session is not None
