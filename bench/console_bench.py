@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import statistics
 import sys
 import tempfile
@@ -29,23 +28,21 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from benchlib import COURSE, REPO, copy_course, pg_available, pg_schema
 
-REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sender.engine import Engine  # noqa: E402
-from sender.providers.memory import MemoryProvider  # noqa: E402
-from sender.schedule import SimulatedClock  # noqa: E402
-from sender.settings import load_settings  # noqa: E402
-from sender.store import Store  # noqa: E402
+from sender.engine import Engine
+from sender.providers.memory import MemoryProvider
+from sender.schedule import SimulatedClock
+from sender.settings import load_settings
+from sender.store import Store
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGET_MS = 300.0
 PASSWORD = "bench-password"
 ZONES = ("Europe/Lisbon", "America/New_York", "Asia/Tokyo", "Australia/Sydney", None)
 TAGS = ("webinar", "vip", "blog", "podcast")
-COURSE = "glute-activation"
 COURSE_LESSONS = (
     "01-4-reasons-why-you-cant-activate-your-glutes", "02-dominant-hamstrings", "03-tight-hip-flexors",
     "04-low-back-pain", "05-knee-pain",
@@ -56,8 +53,7 @@ EVENT_RATES = {"delivered": 0.96, "opened": 0.42, "clicked": 0.11, "bounced": 0.
 
 
 def make_project(root: Path) -> Path:
-    shutil.copytree(REPO / "templates", root / "templates")
-    shutil.copytree(REPO / "campaigns" / COURSE, root / "campaigns" / COURSE)
+    copy_course(root)
     (root / "newsletters").mkdir()
     (root / "newsletters" / "weekly.md").write_text(
         "---\nsubject: This week in glutes\npreheader: News\n---\nHello {{ subscriber.first_name }}.\n")
@@ -320,16 +316,6 @@ def run(url: str, label: str, subscribers: int, deliveries: int, repeat: int, pr
         store.close()
 
 
-def pg_available() -> bool:
-    try:
-        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        return True
-    except Exception:
-        return False
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -349,17 +335,9 @@ def main() -> None:
             if not pg_available():
                 print("PostgreSQL did not answer; skipped")
                 return
-            schema = f"console_bench_{int(time.time())}"
-            admin = sa.create_engine(PG_URL)
-            with admin.begin() as conn:
-                conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-            try:
-                run(f"{PG_URL}?options=-csearch_path%3D{schema}", "postgresql", args.subscribers,
-                    args.deliveries, args.repeat, project, args.proposed_indexes)
-            finally:
-                with admin.begin() as conn:
-                    conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-                admin.dispose()
+            with pg_schema("console_bench") as url:
+                run(url, "postgresql", args.subscribers, args.deliveries, args.repeat, project,
+                    args.proposed_indexes)
 
 
 if __name__ == "__main__":

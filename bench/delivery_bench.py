@@ -43,7 +43,6 @@ import json
 import multiprocessing as mp
 import pstats
 import resource
-import shutil
 import sys
 import tempfile
 import threading
@@ -55,14 +54,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from benchlib import COURSE as SLUG
+from benchlib import REPO, copy_course, pg_available, pg_schema
+
 sys.path.insert(0, str(REPO))
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)  # a Monday, inside 09:00-11:00 in every zone below
 ZONES = ("UTC", "Europe/London", "Europe/Lisbon", "Atlantic/Reykjavik", None)  # None: the default (UTC)
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TOKEN = "bench-server-token"
-SLUG = "glute-activation"
 TRACED = 10_000  # emails in the tracemalloc tick
 
 
@@ -141,12 +140,6 @@ def server_stats(port: int) -> dict[str, float]:
 
 
 # -- the store ---------------------------------------------------------------------------------------
-
-
-def make_project(root: Path) -> Path:
-    shutil.copytree(REPO / "templates", root / "templates")
-    shutil.copytree(REPO / "campaigns" / SLUG, root / "campaigns" / SLUG)
-    return root
 
 
 def fill(url: str, total: int) -> None:
@@ -369,19 +362,6 @@ def run(url: str, label: str, args: argparse.Namespace, project: Path, port: int
     return {"label": label, "batched": batched, "naive": naive}
 
 
-def pg_available() -> bool:
-    import sqlalchemy as sa
-
-    try:
-        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-        return True
-    except Exception:  # any failure to connect means "no server here"
-        return False
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -414,7 +394,7 @@ def main() -> None:
     results = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            project = make_project(Path(tmp) / "project")
+            project = copy_course(Path(tmp) / "project")
             if args.db in {"sqlite", "both"}:
                 results.append(run(f"sqlite:///{Path(tmp) / 'bench.db'}", "sqlite", args, project, port))
             if args.db in {"postgres", "both"}:
@@ -433,18 +413,8 @@ def main() -> None:
 
 
 def run_pg(args: argparse.Namespace, project: Path, port: int) -> dict[str, Any]:
-    import sqlalchemy as sa
-
-    schema = f"delivery_bench_{int(time.time())}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        return run(f"{PG_URL}?options=-csearch_path%3D{schema}", "postgres", args, project, port)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema("delivery_bench") as url:
+        return run(url, "postgres", args, project, port)
 
 
 if __name__ == "__main__":

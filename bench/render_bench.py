@@ -37,14 +37,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import jinja2
+from benchlib import REPO, copy_course
 
-REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sender.campaign import Campaign, load_campaign  # noqa: E402
-from sender.messages import compose  # noqa: E402
-from sender.render import CompiledLesson, Renderer, subscriber_context  # noqa: E402
-from sender.settings import Settings, load_settings  # noqa: E402
+from sender.campaign import Campaign, load_campaign
+from sender.messages import compose
+from sender.render import CompiledLesson, Renderer, subscriber_context
+from sender.settings import Settings, load_settings
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
 ZONES = ["Europe/Lisbon", "Asia/Tokyo", "America/Sao_Paulo", "America/Vancouver", "Australia/Sydney", "UTC"]
@@ -52,8 +52,7 @@ TARGET = 20_000
 
 
 def make_project(root: Path) -> Path:
-    shutil.copytree(REPO / "templates", root / "templates")
-    shutil.copytree(REPO / "campaigns" / "glute-activation", root / "campaigns" / "glute-activation")
+    copy_course(root)
     shutil.copy(REPO / "dripcourse.toml", root / "dripcourse.toml")
     return root
 

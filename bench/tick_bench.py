@@ -17,7 +17,6 @@ whom `--due` (default 100,000) have a lesson due now, then measures:
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
@@ -27,19 +26,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from benchlib import REPO, copy_course, pg_available, pg_schema
 
-REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sender.engine import Engine  # noqa: E402
-from sender.providers.base import OutgoingMessage, Provider, SendResult  # noqa: E402
-from sender.schedule import SimulatedClock  # noqa: E402
-from sender.settings import load_settings  # noqa: E402
-from sender.store import Store  # noqa: E402
-from sender.store.schema import campaigns, deliveries, enrolments, subscribers  # noqa: E402
+from sender.engine import Engine
+from sender.providers.base import OutgoingMessage, Provider, SendResult
+from sender.schedule import SimulatedClock
+from sender.settings import load_settings
+from sender.store import Store
+from sender.store.schema import campaigns, deliveries, enrolments, subscribers
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)  # inside the default 09:00-11:00 window (UTC)
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 class AcceptingProvider(Provider):
@@ -49,12 +47,6 @@ class AcceptingProvider(Provider):
 
     def send_messages(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         return [SendResult(m, ok=True, provider_message_id=m.message_id) for m in messages]
-
-
-def make_project(root: Path) -> Path:
-    shutil.copytree(REPO / "templates", root / "templates")
-    shutil.copytree(REPO / "campaigns" / "glute-activation", root / "campaigns" / "glute-activation")
-    return root
 
 
 def fill(store: Store, total: int, due: int) -> None:
@@ -170,16 +162,6 @@ def run(url: str, label: str, total: int, due: int, naive_sample: int, project: 
             "peak_mib": peak / 2**20}
 
 
-def pg_available() -> bool:
-    try:
-        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        return True
-    except Exception:
-        return False
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -189,7 +171,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        project = make_project(Path(tmp) / "project")
+        project = copy_course(Path(tmp) / "project")
         for total in args.subscribers:
             due = min(args.due, total)
             if args.backend in {"sqlite", "both"}:
@@ -199,16 +181,8 @@ def main() -> None:
                 if not pg_available():
                     print("PostgreSQL did not answer; skipped")
                     continue
-                schema = f"bench_{total}_{int(time.time())}"
-                admin = sa.create_engine(PG_URL)
-                with admin.begin() as conn:
-                    conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-                try:
-                    run(f"{PG_URL}?options=-csearch_path%3D{schema}", f"postgresql {total:,}", total, due,
-                        args.naive_sample, project)
-                finally:
-                    with admin.begin() as conn:
-                        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+                with pg_schema(f"bench_{total}") as url:
+                    run(url, f"postgresql {total:,}", total, due, args.naive_sample, project)
 
 
 if __name__ == "__main__":
