@@ -160,15 +160,13 @@ def _sample_messages(s: Settings, loaded: Any, name: str = "Alex Sample", email:
                      timezone: str = "UTC") -> list[tuple[Any, Any]]:
     """(lesson, OutgoingMessage or RenderError) for each lesson, for a sample subscriber."""
     from datetime import UTC, datetime
-    from types import SimpleNamespace
 
     from sender.messages import compose
     from sender.render import Renderer, RenderError
-    from sender.subscribers import check_timezone, normalise_email
+    from sender.sample import sample_subscriber
 
     renderer = Renderer(s.path("templates_dir"), s)
-    sample = SimpleNamespace(id=0, email=normalise_email(email), name=name,
-                             timezone=check_timezone(timezone), fields={})
+    sample = sample_subscriber(email, name, timezone)
     now = datetime.now(UTC)
     out: list[tuple[Any, Any]] = []
     for lesson in loaded.lessons:

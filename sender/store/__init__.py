@@ -633,7 +633,8 @@ class Store:
 
     def _bound(self, table: sa.Table, column: str, values: list[Any]) -> list[Any]:
         """`values` as the driver takes them for `column` (e.g. UTC datetimes as SQLite text)."""
-        process = table.c[column].type._cached_bind_processor(self.engine.dialect)
+        dialect = self.engine.dialect
+        process = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
         if process is None:
             return values
         seen: dict[Any, Any] = {}  # a batch repeats a few timestamps thousands of times
