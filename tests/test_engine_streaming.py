@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from sender.engine import Engine
+from sender.engine import Engine, TickReport
 from sender.providers.base import OutgoingMessage, SendResult
 from sender.providers.memory import MemoryProvider
 from sender.store.schema import deliveries
@@ -41,14 +41,19 @@ def statuses(engine: Engine) -> dict[str, int]:
                                  .group_by(deliveries.c.status)).all())
 
 
-def test_a_streaming_provider_gets_every_message(project: Path, sqlite_url: str) -> None:
-    provider = StreamingProvider(f"memory://{project}/stream")
-    engine, clock = make_engine(project, sqlite_url, provider=provider)
+def tick_four_due(project: Path, url: str, provider: StreamingProvider) -> tuple[Engine, TickReport]:
+    """Four subscribers with lesson 1 due, and one tick."""
+    engine, clock = make_engine(project, url, provider=provider)
     for i in range(4):
         add_subscriber(engine.store, f"s{i}@example.com", now=clock(), timezone="UTC")
     engine.enrol("mini")
     clock.advance_to(engine.store.next_due_at())
-    report = engine.tick()
+    return engine, engine.tick()
+
+
+def test_a_streaming_provider_gets_every_message(project: Path, sqlite_url: str) -> None:
+    provider = StreamingProvider(f"memory://{project}/stream")
+    engine, report = tick_four_due(project, sqlite_url, provider)
     assert (report.sent, provider.streams) == (4, 1)
     assert sorted(m.to for m in provider.outbox) == [f"s{i}@example.com" for i in range(4)]
     assert statuses(engine) == {"sent": 4}
@@ -56,12 +61,7 @@ def test_a_streaming_provider_gets_every_message(project: Path, sqlite_url: str)
 
 def test_a_provider_failing_mid_stream_leaves_nothing_in_sending(project: Path, sqlite_url: str) -> None:
     provider = StreamingProvider(f"memory://{project}/broken", fail_after=2)
-    engine, clock = make_engine(project, sqlite_url, provider=provider)
-    for i in range(4):
-        add_subscriber(engine.store, f"s{i}@example.com", now=clock(), timezone="UTC")
-    engine.enrol("mini")
-    clock.advance_to(engine.store.next_due_at())
-    report = engine.tick()
+    engine, report = tick_four_due(project, sqlite_url, provider)
     # The two messages not yet taken were still rendered and recorded: all four go again later.
     assert (report.sent, report.retrying) == (0, 4)
     assert report.errors == [f"s{i}@example.com: memory: connection reset" for i in range(4)]

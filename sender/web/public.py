@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from sender.errors import DripError
+from sender.messages import message_id
 from sender.providers.base import OutgoingMessage
 from sender.render import subscriber_context
 from sender.subscribers import InvalidSubscriber, add_subscriber, check_timezone, clean_name, normalise_email
@@ -159,12 +160,11 @@ def send_confirmation(subscriber: Any, campaign: Any) -> bool:
     html, text = engine.renderer.render_system("confirm", {
         "subscriber": subscriber_context(subscriber), "campaign_title": campaign.title,
         "confirm_url": confirm_url})
-    from sender.messages import sender_domain
-
     message = OutgoingMessage(
         to=subscriber.email, from_address=settings.from_address,
         subject=f"Confirm your subscription to {campaign.title}", html=html, text=text,
-        message_id=f"<{secrets.token_hex(12)}@{sender_domain(settings)}>", date=engine.clock(),
+        message_id=message_id(settings, f"confirm:{subscriber.id}:{secrets.token_hex(8)}"),
+        date=engine.clock(),
         headers={"Reply-To": settings.reply_to} if settings.reply_to else {},
         metadata={"kind": "confirm", "campaign": campaign.slug},
     )
