@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -36,7 +37,7 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 def make_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, json_deserializer=orjson.loads)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -47,7 +48,8 @@ def make_engine(url: str) -> sa.Engine:
             cur.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    # orjson: the claim query reads every subscriber's custom fields, a third of its cost in json
+    return sa.create_engine(url, pool_pre_ping=True, json_deserializer=orjson.loads)
 
 
 def migrate(engine: sa.Engine) -> None:
