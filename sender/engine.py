@@ -15,7 +15,8 @@ of a running course never resends one.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -29,7 +30,7 @@ from sender.providers import OutgoingMessage, Provider, SendResult
 from sender.render import Renderer
 from sender.schedule import Clock, Timing, due_after, in_window, next_send_time
 from sender.settings import Settings
-from sender.store import Store
+from sender.store import DueEnrolment, Store
 
 # A provider that fails this many batches in a row pauses the campaigns involved,
 # rather than burning through the list.
@@ -158,81 +159,127 @@ class Engine:
     # -- sending ----------------------------------------------------------------
 
     def tick(self, max_batches: int | None = None) -> TickReport:
-        """Send everything due now, batch by batch."""
+        """Send everything due now, batch by batch.
+
+        On PostgreSQL a batch is rendered, handed over and recorded on a second thread
+        while the next batch is claimed on this one, so that the database, the provider and
+        Python work at once. The next claim commits only after the batch before it has its
+        outcomes stored, so a crash still leaves at most one batch whose outcome is unknown;
+        the two touch different rows (a claimed enrolment is not due again before its window
+        has closed or its retry pause has passed). A batch that suppresses addresses or
+        pauses campaigns makes the next claim roll back and start again after that is done,
+        so that nobody just suppressed is claimed.
+        (SQLite has a single writer: there, batches go one after the other.)"""
         self._campaigns.clear()  # lesson files may have been edited since the last tick
         report = TickReport()
         from sender.newsletters import send_due_newsletters
 
         report.resumed = self.store.resume_rested_campaigns(self.clock())
         send_due_newsletters(self, report, max_batches)
+        pool = ThreadPoolExecutor(1, thread_name_prefix="drip-send") \
+            if self.store.dialect == "postgresql" else None
+        in_flight: Future[_Sent] | None = None  # the batch being sent while the next is claimed
         batches = 0
-        while max_batches is None or batches < max_batches:
-            claimed = self._claim_batch(report)
-            if claimed is None:
-                break
-            batches += 1
-            if claimed:
-                self.send(claimed, report)
-            if report.paused:
-                break
+        try:
+            while not report.paused and (max_batches is None or batches < max_batches):
+                try:
+                    claimed = self._claim_batch(report, in_flight)
+                except _ClaimAgain as again:
+                    in_flight = None
+                    again.then(report)  # suppress / pause, then claim afresh
+                    continue
+                in_flight = None  # settled by the claim
+                if claimed is None:
+                    break
+                batches += 1
+                if not claimed:
+                    continue
+                if pool is None:
+                    self.send(claimed, report)
+                else:
+                    in_flight = pool.submit(self._send_apart, claimed)
+        finally:
+            if in_flight is not None:
+                sent = in_flight.result()
+                report.add(sent.report)
+                if sent.then is not None:
+                    sent.then(report)
+            if pool is not None:
+                pool.shutdown()
         return report
 
-    def _claim_batch(self, report: TickReport) -> list[dict[str, Any]] | None:
-        """Claim one batch; None when nothing is due."""
+    def _claim_batch(self, report: TickReport, in_flight: Future[_Sent] | None = None
+                     ) -> list[dict[str, Any]] | None:
+        """Claim one batch; None when nothing is due. A batch `in_flight` is waited for
+        before the claim commits (see `tick`)."""
         now = self.clock()
+        counts = TickReport()  # added to `report` once the claim commits
         with self.store.begin() as conn:
             claimable = self.store.claim_due(conn, now, self.settings.batch_size)
-            if not claimable:
-                return None
-            subscribers = {d.subscriber_id: d.subscriber for d in claimable}
-            received = self.store.received_lessons(
-                conn, [(d.subscriber_id, d.campaign_id) for d in claimable])
-            deliveries, advances, follow_ups, planned = [], [], [], []
-            # Every row of a batch shares `now`, so timings and due times repeat per
-            # (lesson, zone): work them out once.
-            timing = cache(self.timing)
-            due = cache(lambda t, tz: due_after(now, t, tz, first=False))
-            open_now = cache(lambda t, tz: in_window(now, t, tz))
-            for d in claimable:
-                campaign = self._campaign(d.campaign_id)
-                sub = subscribers[d.subscriber_id]
-                tz = self.zone_of(sub, campaign)
-                done = received.get((d.subscriber_id, d.campaign_id), set())
-                pending = [lesson for lesson in campaign.lessons if lesson.key not in done]
-                if pending and not open_now(timing(campaign, pending[0]), tz):
-                    # Late (the service was down): wait for the next window, not 3 a.m.
-                    report.deferred += 1
-                    advances.append(self._advance(d.enrolment_id, len(done) + 1,
-                                                  next_send_time(now, timing(campaign, pending[0]), tz)))
-                    continue
-                if pending:
-                    lesson = pending[0]
-                    deliveries.append({
-                        "subscriber_id": d.subscriber_id, "campaign_id": d.campaign_id,
-                        "lesson_key": lesson.key, "position": lesson.position,
-                        "status": "sending", "scheduled_at": d.next_due_at, "claimed_at": now,
-                    })
-                    planned.append((d, lesson, sub))
-                if len(pending) <= 1:
-                    advances.append(self._advance(d.enrolment_id, len(done) + 2, None, completed=now))
-                    report.completed += 1
-                    if campaign.next_campaign:
-                        follow_ups.append((sub, campaign.next_campaign))
-                else:
-                    advances.append(self._advance(d.enrolment_id, len(done) + 2,
-                                                  due(timing(campaign, pending[1]), tz)))
-            new_ids = self.store.claim_deliveries(conn, deliveries)
-            self.store.advance_enrolments(conn, advances)
-            for sub, slug in follow_ups:
-                next_id, next_campaign = self.load(slug, conn)
-                self.store.enrol([self._enrolment_row(sub, next_id, next_campaign,
-                                                      next_campaign.lessons[0], now)], conn=conn)
+            claim = self._claim(conn, claimable, now, counts) if claimable else None
+            if in_flight is not None:
+                sent = in_flight.result()  # raises what sending raised: this claim rolls back
+                report.add(sent.report)
+                if sent.then is not None:
+                    raise _ClaimAgain(sent.then)  # rolls this claim back
+        if claim is None:
+            return None
+        report.add(counts)
+        new_ids, planned = claim
         return [
             {"delivery_id": new_ids[key][0], "attempts": new_ids[key][1], "enrolment_id": d.enrolment_id,
              "campaign": self._campaign(d.campaign_id), "lesson": lesson, "subscriber": sub}
             for d, lesson, sub in planned
             if (key := (d.subscriber_id, d.campaign_id)) in new_ids
         ]
+
+    def _claim(self, conn: Any, claimable: list[DueEnrolment], now: datetime, report: TickReport
+               ) -> tuple[dict[tuple[int, int], tuple[int, int]], list[tuple[DueEnrolment, Lesson, Any]]]:
+        """Write the deliveries of the claimed enrolments and move each enrolment on."""
+        subscribers = {d.subscriber_id: d.subscriber for d in claimable}
+        received = self.store.received_lessons(
+            conn, [(d.subscriber_id, d.campaign_id) for d in claimable])
+        deliveries, advances, follow_ups, planned = [], [], [], []
+        # Every row of a batch shares `now`, so timings and due times repeat per
+        # (lesson, zone): work them out once.
+        timing = cache(self.timing)
+        due = cache(lambda t, tz: due_after(now, t, tz, first=False))
+        open_now = cache(lambda t, tz: in_window(now, t, tz))
+        for d in claimable:
+            campaign = self._campaign(d.campaign_id)
+            sub = subscribers[d.subscriber_id]
+            tz = self.zone_of(sub, campaign)
+            done = received.get((d.subscriber_id, d.campaign_id), set())
+            pending = [lesson for lesson in campaign.lessons if lesson.key not in done]
+            if pending and not open_now(timing(campaign, pending[0]), tz):
+                # Late (the service was down): wait for the next window, not 3 a.m.
+                report.deferred += 1
+                advances.append(self._advance(d.enrolment_id, len(done) + 1,
+                                              next_send_time(now, timing(campaign, pending[0]), tz)))
+                continue
+            if pending:
+                lesson = pending[0]
+                deliveries.append({
+                    "subscriber_id": d.subscriber_id, "campaign_id": d.campaign_id,
+                    "lesson_key": lesson.key, "position": lesson.position,
+                    "status": "sending", "scheduled_at": d.next_due_at, "claimed_at": now,
+                })
+                planned.append((d, lesson, sub))
+            if len(pending) <= 1:
+                advances.append(self._advance(d.enrolment_id, len(done) + 2, None, completed=now))
+                report.completed += 1
+                if campaign.next_campaign:
+                    follow_ups.append((sub, campaign.next_campaign))
+            else:
+                advances.append(self._advance(d.enrolment_id, len(done) + 2,
+                                              due(timing(campaign, pending[1]), tz)))
+        new_ids = self.store.claim_deliveries(conn, deliveries)
+        self.store.advance_enrolments(conn, advances)
+        for sub, slug in follow_ups:
+            next_id, next_campaign = self.load(slug, conn)
+            self.store.enrol([self._enrolment_row(sub, next_id, next_campaign,
+                                                  next_campaign.lessons[0], now)], conn=conn)
+        return new_ids, planned
 
     @staticmethod
     def _advance(enrolment_id: int, position: int, due: datetime | None,
@@ -243,6 +290,18 @@ class Engine:
     def send(self, claimed: list[dict[str, Any]], report: TickReport, template: str = "lesson") -> None:
         """Render, hand over and record claimed deliveries: dicts of delivery_id, attempts,
         enrolment_id (None for newsletters), campaign, lesson, subscriber."""
+        then = self._send(claimed, report, template)
+        if then is not None:
+            then(report)
+
+    def _send_apart(self, claimed: list[dict[str, Any]]) -> _Sent:
+        """`send` on the sending thread: its counts and follow-up go back to the tick."""
+        report = TickReport()
+        return _Sent(report, self._send(claimed, report))
+
+    def _send(self, claimed: list[dict[str, Any]], report: TickReport, template: str = "lesson"
+              ) -> Callable[[TickReport], None] | None:
+        """`send` up to storing the outcomes; returns what must follow, if anything."""
         now = self.clock()
         messages: list[OutgoingMessage] = []
         outcomes: list[Outcome] = []
@@ -279,10 +338,12 @@ class Engine:
                 pass
             results = [SendResult(m, ok=False, error=f"{self.provider.name}: {exc}") for m in messages]
         outcomes += [Outcome.of(r) for r in results]
-        self._record(claimed, outcomes, now, report)
+        return self._record(claimed, outcomes, now, report)
 
     def _record(self, claimed: list[dict[str, Any]], outcomes: list[Outcome], now: datetime,
-                report: TickReport) -> None:
+                report: TickReport) -> Callable[[TickReport], None] | None:
+        """Store the outcomes and count them into `report`; returns what must follow, if
+        anything: suppressing the addresses the provider refused, pausing campaigns."""
         by_id = {i["delivery_id"]: i for i in claimed}
         records, requeue = [], []
         for o in outcomes:
@@ -310,18 +371,26 @@ class Engine:
         for o in outcomes:
             if o.suppress:  # an invalid or inactive address: mailing it again only hurts our reputation
                 refused.setdefault(o.error, set()).add(by_id[o.delivery_id]["subscriber"].id)
-        for error, ids in refused.items():
-            report.suppressed += self.store.suppress(ids, "bounced", now, detail=error)
         transient = [o for o in outcomes if not o.ok and not o.permanent]
         self._failed_batches = self._failed_batches + 1 if len(transient) == len(outcomes) else 0
+        pause: list[str] = []
         if outcomes and self._failed_batches >= PAUSE_AFTER_FAILED_BATCHES:
             retry_at = now + timedelta(seconds=self.settings.provider_rest_seconds)
             reason = (f"provider {self.provider.name} failed {self._failed_batches} batches in a row: "
                       f"{transient[-1].error}; trying again at {retry_at:%Y-%m-%d %H:%M} UTC")
-            for slug in sorted({i["campaign"].slug for i in claimed}):
-                self.store.set_campaign_status(slug, "paused", reason, resume_at=retry_at)
-                report.paused.append(slug)
+            pause = sorted({i["campaign"].slug for i in claimed})
+            report.paused += pause
             self._failed_batches = 0
+        if not refused and not pause:
+            return None
+
+        def then(report: TickReport) -> None:
+            for error, ids in refused.items():
+                report.suppressed += self.store.suppress(ids, "bounced", now, detail=error)
+            for slug in pause:
+                self.store.set_campaign_status(slug, "paused", reason, resume_at=retry_at)
+
+        return then
 
     def _retry(self, item: dict[str, Any], now: datetime) -> dict[str, Any]:
         """Rewind the enrolment to this lesson, due again after a growing pause."""
@@ -330,6 +399,21 @@ class Engine:
         retry_at = next_send_time(now + wait, self.timing(campaign, item["lesson"]),
                                   self.zone_of(item["subscriber"], campaign))
         return self._advance(item["enrolment_id"], item["lesson"].position, retry_at)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """A batch sent on the sending thread: its counts, and what must follow (or None)."""
+
+    report: TickReport
+    then: Callable[[TickReport], None] | None
+
+
+class _ClaimAgain(Exception):
+    """Rolls a claim back so that `then` runs first (see `Engine.tick`)."""
+
+    def __init__(self, then: Callable[[TickReport], None]) -> None:
+        self.then = then
 
 
 @dataclass(frozen=True)

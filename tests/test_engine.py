@@ -1,4 +1,5 @@
 import itertools
+import time
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.parser import BytesParser
@@ -248,3 +249,79 @@ def test_an_address_the_provider_refuses_is_suppressed_and_never_mailed_again(pr
     assert bad.status == "bounced" and engine.store.is_suppressed("BAD@example.com")
     assert not engine.store.is_suppressed("good@example.com")
     assert [r.status for r in engine.store.delivery_log() if r.email == "bad@example.com"] == ["failed"]
+
+
+def test_a_subscriber_refused_in_one_course_is_not_claimed_for_another(project: Path, db_url: str) -> None:
+    # On PostgreSQL the next batch is claimed while one is sent: a refusal in the batch being
+    # sent must roll that claim back, so bad@'s other course is not claimed and mailed too.
+    import shutil
+    shutil.copytree(project / "campaigns" / "mini", project / "campaigns" / "sequel")
+    tried: list[str] = []
+
+    class RefusesBad(MemoryProvider):
+        def send_messages(self, messages):  # type: ignore[no-untyped-def]
+            tried.extend(m.to for m in messages)
+            return [SendResult(m, ok=False, permanent=True, suppress=True, error="inactive recipient")
+                    if m.to == "bad@example.com" else SendResult(m, ok=True) for m in messages]
+
+    engine, clock = make_engine(project, db_url, provider=RefusesBad(f"memory://{project}/bad"))
+    engine.settings = engine.settings.replace(batch_size=1)
+    for email in ("bad@example.com", "good0@example.com", "good1@example.com"):
+        add_subscriber(engine.store, email, now=clock(), timezone="UTC")
+    engine.enrol("mini")
+    engine.enrol("sequel")
+    # Claimed in this order, one a batch: bad@'s first course, bad@'s second, then the others.
+    due = engine.store.next_due_at()
+    order = {("bad", "mini"): 0, ("bad", "sequel"): 1}
+    with engine.store.begin() as conn:
+        for row in conn.execute(sa.text(
+                "SELECT e.id, s.email, c.slug FROM enrolments e JOIN subscribers s ON s.id = e.subscriber_id "
+                "JOIN campaigns c ON c.id = e.campaign_id")).all():
+            step = order.get((row.email.split("@")[0], row.slug), 2)
+            conn.execute(enrolments.update().where(enrolments.c.id == row.id)
+                         .values(next_due_at=due + timedelta(seconds=step)))
+    clock.advance_to(due + timedelta(seconds=2))
+    report = engine.tick()
+    assert tried.count("bad@example.com") == 1
+    assert report.sent == 4 and report.failed == 1 and report.suppressed == 1
+    assert [(r.slug, r.status) for r in engine.store.delivery_log() if r.email == "bad@example.com"] \
+        == [("mini", "failed")]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_next_batch_is_claimed_during_a_send_and_commits_after_it(
+        project: Path, pg_url: str) -> None:
+    watcher = sa.create_engine(pg_url.split("?")[0])
+    schema = pg_url.split("search_path%3D")[1]
+    seen: list[tuple[int, bool]] = []
+
+    class Watching(MemoryProvider):
+        def send_messages(self, messages):  # type: ignore[no-untyped-def]
+            # What another connection sees while this batch is being sent: committed deliveries
+            # in 'sending' (only this batch's), and whether a claim is open meanwhile.
+            deadline = time.monotonic() + 10
+            with watcher.connect() as conn:
+                while True:
+                    sending = conn.execute(sa.text(f'SELECT count(*) FROM "{schema}".deliveries '
+                                                   "WHERE status = 'sending'")).scalar()
+                    claiming = conn.execute(sa.text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' "
+                        "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()")).scalar()
+                    if claiming or time.monotonic() > deadline or len(seen) == 4:
+                        break
+                    conn.rollback()
+                    time.sleep(0.01)
+            seen.append((sending, bool(claiming)))
+            return super().send_messages(messages)
+
+    engine, clock = make_engine(project, pg_url, provider=Watching(f"memory://{project}/watch"))
+    engine.settings = engine.settings.replace(batch_size=2)
+    for i in range(10):
+        add_subscriber(engine.store, f"p{i}@example.com", now=clock(), timezone="UTC")
+    engine.enrol("mini")
+    clock.advance_to(engine.store.next_due_at())
+    assert engine.tick().sent == 10
+    # Batches 1-4 were each sent while the next one was claimed; that claim was not committed
+    # (only the batch being sent was 'sending'); the last batch had nothing left to claim.
+    assert seen == [(2, True)] * 4 + [(2, False)]
+    watcher.dispose()
