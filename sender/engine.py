@@ -180,10 +180,11 @@ class Engine:
             if self.store.dialect == "postgresql" else None
         in_flight: Future[_Sent] | None = None  # the batch being sent while the next is claimed
         batches = 0
+        conn = self.store.engine.connect()  # for every claim of the tick: each checkout pings
         try:
             while not report.paused and (max_batches is None or batches < max_batches):
                 try:
-                    claimed = self._claim_batch(report, in_flight)
+                    claimed = self._claim_batch(conn, report, in_flight)
                 except _ClaimAgain as again:
                     in_flight = None
                     again.then(report)  # suppress / pause, then claim afresh
@@ -199,6 +200,7 @@ class Engine:
                 else:
                     in_flight = pool.submit(self._send_apart, claimed)
         finally:
+            conn.close()
             if in_flight is not None:
                 sent = in_flight.result()
                 report.add(sent.report)
@@ -208,13 +210,13 @@ class Engine:
                 pool.shutdown()
         return report
 
-    def _claim_batch(self, report: TickReport, in_flight: Future[_Sent] | None = None
+    def _claim_batch(self, conn: Any, report: TickReport, in_flight: Future[_Sent] | None = None
                      ) -> list[dict[str, Any]] | None:
-        """Claim one batch; None when nothing is due. A batch `in_flight` is waited for
-        before the claim commits (see `tick`)."""
+        """Claim one batch on `conn`; None when nothing is due. A batch `in_flight` is
+        waited for before the claim commits (see `tick`)."""
         now = self.clock()
         counts = TickReport()  # added to `report` once the claim commits
-        with self.store.begin() as conn:
+        with conn.begin():
             claimable = self.store.claim_due(conn, now, self.settings.batch_size)
             claim = self._claim(conn, claimable, now, counts) if claimable else None
             if in_flight is not None:
@@ -245,10 +247,12 @@ class Engine:
         timing = cache(self.timing)
         due = cache(lambda t, tz: due_after(now, t, tz, first=False))
         open_now = cache(lambda t, tz: in_window(now, t, tz))
+        zones: dict[tuple[int, str | None], ZoneInfo] = {}
         for d in claimable:
             campaign = self._campaign(d.campaign_id)
             sub = subscribers[d.subscriber_id]
-            tz = self.zone_of(sub, campaign)
+            if (tz := zones.get((d.campaign_id, sub.timezone))) is None:
+                tz = zones[d.campaign_id, sub.timezone] = self.zone_of(sub, campaign)
             done = received.get((d.subscriber_id, d.campaign_id), set())
             pending = [lesson for lesson in campaign.lessons if lesson.key not in done]
             if pending and not open_now(timing(campaign, pending[0]), tz):
@@ -273,8 +277,7 @@ class Engine:
             else:
                 advances.append(self._advance(d.enrolment_id, len(done) + 2,
                                               due(timing(campaign, pending[1]), tz)))
-        new_ids = self.store.claim_deliveries(conn, deliveries)
-        self.store.advance_enrolments(conn, advances)
+        new_ids = self.store.claim_deliveries(conn, deliveries, advance=advances)
         for sub, slug in follow_ups:
             next_id, next_campaign = self.load(slug, conn)
             self.store.enrol([self._enrolment_row(sub, next_id, next_campaign,

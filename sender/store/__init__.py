@@ -64,7 +64,9 @@ def migrate(engine: sa.Engine) -> None:
         command.upgrade(config, "head")
 
 
-@dataclass(frozen=True, slots=True)
+# Plain slotted dataclasses, not frozen ones: a frozen __init__ costs four times as much, and
+# the claim builds two of these for every due delivery.
+@dataclass(slots=True)
 class BatchSubscriber:
     """What rendering and addressing need of a subscriber in a sending batch."""
 
@@ -76,7 +78,7 @@ class BatchSubscriber:
     status: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DueEnrolment:
     enrolment_id: int
     subscriber_id: int
@@ -518,7 +520,8 @@ class Store:
         )
         if self.dialect == "postgresql":
             query = query.with_for_update(of=enrolments, skip_locked=True)
-        return [DueEnrolment(*row[:5], BatchSubscriber(row[1], *row[5:])) for row in conn.execute(query)]
+        rows = conn.execute(query).all()  # fetched at once: row by row cost as much again
+        return [DueEnrolment(*row[:5], BatchSubscriber(row[1], *row[5:])) for row in rows]
 
     _PG_RECEIVED = sa.text("""
         SELECT d.subscriber_id, d.campaign_id, d.lesson_key
@@ -550,26 +553,29 @@ class Store:
                     deliveries.c.status != "queued",
                 )
             )
-        for sid, cid, key in rows:
+        for sid, cid, key in rows.all():
             out.setdefault((sid, cid), set()).add(key)
         return out
 
-    def claim_deliveries(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]
-                         ) -> dict[tuple[int, int], tuple[int, int]]:
-        """Write claimed delivery rows (status 'sending'). A row that exists is
-        claimed again only if it was queued for another try; any other existing
-        row is left alone, which is what makes a lesson go out at most once.
+    def claim_deliveries(self, conn: sa.Connection, rows: Sequence[dict[str, Any]],
+                         advance: Sequence[dict[str, Any]] = ()) -> dict[tuple[int, int], tuple[int, int]]:
+        """Write claimed delivery rows (status 'sending'), and move the enrolments in `advance`
+        on (see `advance_enrolments`). A row that exists is claimed again only if it was
+        queued for another try; any other existing row is left alone, which is what makes a
+        lesson go out at most once.
         Returns {(subscriber_id, campaign_id): (delivery_id, earlier attempts)}."""
-        if not rows:
-            return {}
-        claimed = {}
-        if self.dialect == "postgresql":
-            result = list(self._pg_claim(conn, rows))
+        if self.dialect == "postgresql" and rows:
+            # One statement for both: a round trip less for every batch.
+            sql = self._PG_CLAIM
+            params = {c: _pg_array([r.get(c) for r in rows]) for c in self._CLAIM_COLUMNS}
+            if advance:
+                update, update_params = self._pg_update(enrolments, advance, prefix="advance_")
+                sql, params = f"WITH advanced AS ({update}) {sql}", {**params, **update_params}
+            result: Sequence[Any] = conn.execute(sa.text(sql), params).all()
         else:
-            result = self._sqlite_claim(conn, rows)
-        for r in result:
-            claimed[(r.subscriber_id, r.campaign_id)] = (r.id, r.attempts)
-        return claimed
+            self.advance_enrolments(conn, advance)
+            result = self._sqlite_claim(conn, rows) if rows else []
+        return {(r.subscriber_id, r.campaign_id): (r.id, r.attempts) for r in result}
 
     _CLAIM_COLUMNS = ("subscriber_id", "campaign_id", "lesson_key", "position", "status",
                       "scheduled_at", "claimed_at")
@@ -598,34 +604,34 @@ class Store:
 
     # PostgreSQL gets whole batches as arrays through unnest(): one short statement,
     # prepared once, instead of a statement per row or thousands of parameters.
-    _PG_CLAIM = sa.text("""
+    _PG_CLAIM = """
         INSERT INTO deliveries (subscriber_id, campaign_id, lesson_key, position, status,
                                 scheduled_at, claimed_at)
         SELECT * FROM unnest(CAST(:subscriber_id AS integer[]), CAST(:campaign_id AS integer[]),
                              CAST(:lesson_key AS varchar[]), CAST(:position AS integer[]),
                              CAST(:status AS varchar[]), CAST(:scheduled_at AS timestamp[]),
-                             CAST(:claimed_at AS timestamp[]))""" + _CLAIM_CONFLICT)
+                             CAST(:claimed_at AS timestamp[]))""" + _CLAIM_CONFLICT
 
-    def _pg_claim(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> Any:
-        # claim deliveries; the unique (subscriber, campaign, lesson) key stops duplicates
-        return conn.execute(self._PG_CLAIM,
-                            {c: _pg_array([r.get(c) for r in rows]) for c in self._CLAIM_COLUMNS})
+    def _pg_update(self, table: sa.Table, rows: Sequence[dict[str, Any]], prefix: str = ""
+                   ) -> tuple[str, dict[str, str]]:
+        """An UPDATE of `rows` by id, each with its own values, as SQL and array parameters."""
+        names = [k for k in rows[0] if k != "id"]
+        pg_types = {k: table.c[k].type.compile(dialect=self.engine.dialect) for k in ["id", *names]}
+        arrays = ", ".join(f"CAST(:{prefix}{k} AS {pg_types[k]}[])" for k in ["id", *names])
+        sets = ", ".join(f"{k} = v.{k}" for k in names)
+        return (f"UPDATE {table.name} SET {sets} FROM unnest({arrays}) "
+                f"AS v(id, {', '.join(names)}) WHERE {table.name}.id = v.id",
+                {prefix + k: _pg_array([r[k] for r in rows]) for k in ["id", *names]})
 
     def _update_many(self, conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
         """Update rows by id, each with its own values (every row has the same keys)."""
         if not rows:
             return
-        names = [k for k in rows[0] if k != "id"]
         if self.dialect == "postgresql":
-            pg_types = {k: table.c[k].type.compile(dialect=self.engine.dialect) for k in ["id", *names]}
-            arrays = ", ".join(f"CAST(:{k} AS {pg_types[k]}[])" for k in ["id", *names])
-            sets = ", ".join(f"{k} = v.{k}" for k in names)
-            conn.execute(
-                sa.text(f"UPDATE {table.name} SET {sets} FROM unnest({arrays}) "
-                        f"AS v(id, {', '.join(names)}) WHERE {table.name}.id = v.id"),
-                {k: _pg_array([r[k] for r in rows]) for k in ["id", *names]},
-            )
+            sql, params = self._pg_update(table, rows)
+            conn.execute(sa.text(sql), params)
             return
+        names = [k for k in rows[0] if k != "id"]
         # SQLite runs in-process, so the cost is per row in Python: bind each column's values
         # through its type once per distinct value, then one DB-API executemany.
         conn.exec_driver_sql(
