@@ -308,12 +308,15 @@ class Engine:
         now = self.clock()
         messages: list[OutgoingMessage] = []
         outcomes: list[Outcome] = []
+        compiled_for: dict[tuple[int, str], Any] = {}  # a batch shares a few lessons
 
         def rendered() -> Iterator[OutgoingMessage]:
             for item in claimed:
-                campaign = item["campaign"]
+                campaign, lesson = item["campaign"], item["lesson"]
                 try:
-                    compiled = self.renderer.compile(campaign, item["lesson"], template)
+                    if (compiled := compiled_for.get((id(campaign), lesson.key))) is None:
+                        compiled = compiled_for[id(campaign), lesson.key] = \
+                            self.renderer.compile(campaign, lesson, template)
                     message = compose(
                         settings=self.settings, renderer=self.renderer, compiled=compiled,
                         subscriber=item["subscriber"], signing_key=self.signing_key, now=now,
@@ -321,7 +324,7 @@ class Engine:
                     )
                 except Exception as exc:  # one bad lesson or subscriber must not sink the batch
                     outcomes.append(Outcome(item["delivery_id"], ok=False, permanent=True,
-                                            error=f"{campaign.slug}/{item['lesson'].key}: {exc}"))
+                                            error=f"{campaign.slug}/{lesson.key}: {exc}"))
                     continue
                 messages.append(message)
                 yield message

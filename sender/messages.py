@@ -19,6 +19,7 @@ from sender.settings import Settings
 from sender.tokens import sign
 
 _URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')  # what makes formataddr quote a display name
 
 
 def sender_domain(settings: Settings) -> str:
@@ -55,6 +56,15 @@ def _quote_token(token: str) -> str:
     return token if _URL_SAFE.fullmatch(token) else quote(token)
 
 
+def _mailbox(name: str, email: str) -> str:
+    """`Name <email>`, as formataddr writes it; plain ASCII names skip its slow general path."""
+    if not name:
+        return email
+    if name.isascii() and email.isascii() and not _SPECIALS.search(name):
+        return f"{name} <{email}>"
+    return formataddr((name, email))
+
+
 def compose(
     *,
     settings: Settings,
@@ -87,7 +97,7 @@ def compose(
     }
     if settings.reply_to:
         headers["Reply-To"] = settings.reply_to
-    to = formataddr((subscriber.name, subscriber.email)) if subscriber.name else subscriber.email
+    to = _mailbox(subscriber.name, subscriber.email)
     return OutgoingMessage(
         to=to,
         from_address=settings.from_address,

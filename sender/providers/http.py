@@ -216,7 +216,7 @@ class Reply:
         return self.status is not None and 200 <= self.status < 300
 
     def json(self) -> Any:
-        return json.loads(self.text)
+        return orjson.loads(self.text)  # a 500-message batch answers with 500 entries
 
 
 def address_of(mailbox: str) -> tuple[str, str]:

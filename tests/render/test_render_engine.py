@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import re
 import time
+from html import unescape
 from pathlib import Path
 
 import pytest
 
-from sender.render import RenderError, markdown_blocks
+from sender.render import RenderError, ascii_html, markdown_blocks
 from tests.render.helpers import campaign_of, message_for, renderer_of, subscriber
 
 EVIL = "<script>alert(1)</script>"
@@ -23,7 +24,9 @@ def test_every_lesson_carries_what_a_marketing_email_must(glute_project: Path) -
         msg = message_for(renderer, settings, campaign, lesson.position)
         html, text = msg.html, msg.text
         assert '<html lang="en"' in html
-        assert f"<title>{lesson.subject.replace('’', '’')}</title>" in html
+        # typographic characters travel as character references: the HTML part is plain ASCII
+        assert html.isascii()
+        assert f"<title>{lesson.subject}</title>" in unescape(html)
         assert lesson.preheader.split("…")[0][:40] in re.search(r'<div style="display:none;[^>]*>(.*?)</div>',
                                                                 html, re.S).group(1)
         assert f"Lesson {lesson.position} of 5" in html and f"Lesson {lesson.position} of 5" in text
@@ -79,6 +82,22 @@ def test_subscriber_data_is_escaped_in_html_and_intact_in_text(project: Path) ->
     # staff text is escaped too, once
     assert "Mini &amp; Course" in msg.html and "Mini &amp;amp;" not in msg.html
     assert "Ref One &lt;1&gt;" in msg.html and "1. Ref One <1>" in msg.text
+
+
+def test_non_ascii_becomes_character_references_but_not_in_css_or_placeholders(project: Path) -> None:
+    assert ascii_html('<style>p::before { content: "’" }</style><p title="Zoë">It’s “here”…</p>'
+                      '<script>x = "é"</script>') == (
+        '<style>p::before { content: "’" }</style>'
+        '<p title="Zo&#235;">It&#8217;s &#8220;here&#8221;&#8230;</p><script>x = "é"</script>')
+    lesson = project / "campaigns" / "mini" / "01-start.md"
+    lesson.write_text(lesson.read_text().replace(
+        "read [this]", "Olá {{ subscriber.first_name | default(\"amigo ção\") }} — read [this]"))
+    renderer, settings = renderer_of(project)
+    for name, greeting in (("", "amigo ção"), ("Zoë Ávila", "Zoë")):
+        msg = message_for(renderer, settings, campaign_of(project, "mini"), 1, subscriber(name=name))
+        # the staff's text as references; what the placeholder gives (the default, the name) as is
+        assert f"Ol&#225; {greeting} &#8212; read" in msg.html
+        assert f"Olá {greeting} — read" in msg.text
 
 
 def test_missing_first_name_falls_back_and_unknown_field_is_an_error_with_its_line(project: Path) -> None:
@@ -267,3 +286,14 @@ def test_render_speed_is_well_above_jinja(glute_project: Path) -> None:
             renderer.render(c, context)
     rate = 1000 / (time.perf_counter() - start)
     assert rate > 5_000, f"{rate:.0f} renders/s"
+
+
+@pytest.mark.parametrize("name", ["Sam Lee", "Lee, Sam", "O'Brien", "Zoë", "Dr. X", 'a"b', "[x]", "a\\b",
+                                  " x ", ""])
+def test_to_header_is_what_formataddr_writes(name: str) -> None:
+    from email.utils import formataddr
+
+    from sender.messages import _mailbox
+
+    expected = formataddr((name, "a@example.com")) if name else "a@example.com"
+    assert _mailbox(name, "a@example.com") == expected
