@@ -34,7 +34,7 @@ from benchlib import REPO, copy_course, pg_available, pg_schema
 
 sys.path.insert(0, str(REPO))
 
-from sender.engine import Engine, Outcome, TickReport
+from sender.engine import Engine, Outcome, Rendered, TickReport
 from sender.providers.base import OutgoingMessage, Provider, SendResult
 from sender.schedule import SimulatedClock
 from sender.settings import load_settings
@@ -57,7 +57,11 @@ class ClaimRecordEngine(Engine):
     """The real tick, batching and (on PostgreSQL) overlap included, with the rendering and
     the provider left out: each claimed delivery is recorded as sent at once."""
 
-    def _send(self, claimed: list[dict], report: TickReport, template: str = "lesson"):  # type: ignore[no-untyped-def]
+    def _render(self, claimed: list[dict], template: str = "lesson") -> Rendered:
+        return Rendered(self.clock())
+
+    def _send(self, claimed: list[dict], report: TickReport, template: str = "lesson",  # type: ignore[no-untyped-def]
+              rendered: Rendered | None = None):
         outcomes = [Outcome(i["delivery_id"], ok=True, provider_message_id=f"bench-{i['delivery_id']}",
                             message_id=f"<{i['delivery_id']}@bench.invalid>") for i in claimed]
         return self._record(claimed, outcomes, self.clock(), report)

@@ -15,7 +15,7 @@ of a running course never resends one.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -161,9 +161,10 @@ class Engine:
     def tick(self, max_batches: int | None = None) -> TickReport:
         """Send everything due now, batch by batch.
 
-        On PostgreSQL a batch is rendered, handed over and recorded on a second thread
-        while the next batch is claimed on this one, so that the database, the provider and
-        Python work at once. The next claim commits only after the batch before it has its
+        On PostgreSQL a batch is handed over and recorded on a second thread while the next
+        batch is claimed and rendered on this one, so that the database, the provider and
+        Python work at once (rendering sends nothing, so it may come before the claim
+        commits). The next claim commits only after the batch before it has its
         outcomes stored, so a crash still leaves at most one batch whose outcome is unknown;
         the two touch different rows (a claimed enrolment is not due again before its window
         has closed or its retry pause has passed). A batch that suppresses addresses or
@@ -184,21 +185,22 @@ class Engine:
         try:
             while not report.paused and (max_batches is None or batches < max_batches):
                 try:
-                    claimed = self._claim_batch(conn, report, in_flight)
+                    batch = self._claim_batch(conn, report, in_flight, render=pool is not None)
                 except _ClaimAgain as again:
                     in_flight = None
                     again.then(report)  # suppress / pause, then claim afresh
                     continue
                 in_flight = None  # settled by the claim
-                if claimed is None:
+                if batch is None:
                     break
                 batches += 1
+                claimed, rendered = batch
                 if not claimed:
                     continue
                 if pool is None:
                     self.send(claimed, report)
                 else:
-                    in_flight = pool.submit(self._send_apart, claimed)
+                    in_flight = pool.submit(self._send_apart, claimed, rendered)
         finally:
             conn.close()
             if in_flight is not None:
@@ -210,24 +212,29 @@ class Engine:
                 pool.shutdown()
         return report
 
-    def _claim_batch(self, conn: Any, report: TickReport, in_flight: Future[_Sent] | None = None
-                     ) -> list[dict[str, Any]] | None:
-        """Claim one batch on `conn`; None when nothing is due. A batch `in_flight` is
-        waited for before the claim commits (see `tick`)."""
+    def _claim_batch(self, conn: Any, report: TickReport, in_flight: Future[_Sent] | None = None,
+                     render: bool = False) -> tuple[list[dict[str, Any]], Rendered | None] | None:
+        """Claim one batch on `conn`, rendered too if `render`; None when nothing is due.
+        A batch `in_flight` is waited for before the claim commits (see `tick`)."""
         now = self.clock()
         counts = TickReport()  # added to `report` once the claim commits
         with conn.begin():
             claimable = self.store.claim_due(conn, now, self.settings.batch_size)
-            claim = self._claim(conn, claimable, now, counts) if claimable else None
+            claimed = self._claimed(*self._claim(conn, claimable, now, counts)) if claimable else None
+            rendered = self._render(claimed) if render and claimed else None
             if in_flight is not None:
                 sent = in_flight.result()  # raises what sending raised: this claim rolls back
                 report.add(sent.report)
                 if sent.then is not None:
                     raise _ClaimAgain(sent.then)  # rolls this claim back
-        if claim is None:
+        if claimed is None:
             return None
         report.add(counts)
-        new_ids, planned = claim
+        return claimed, rendered
+
+    def _claimed(self, new_ids: dict[tuple[int, int], tuple[int, int]],
+                 planned: list[tuple[DueEnrolment, Lesson, Any]]) -> list[dict[str, Any]]:
+        """What sending needs of each delivery that was claimed."""
         return [
             {"delivery_id": new_ids[key][0], "attempts": new_ids[key][1], "enrolment_id": d.enrolment_id,
              "campaign": self._campaign(d.campaign_id), "lesson": lesson, "subscriber": sub}
@@ -297,54 +304,66 @@ class Engine:
         if then is not None:
             then(report)
 
-    def _send_apart(self, claimed: list[dict[str, Any]]) -> _Sent:
+    def _send_apart(self, claimed: list[dict[str, Any]], rendered: Rendered | None) -> _Sent:
         """`send` on the sending thread: its counts and follow-up go back to the tick."""
         report = TickReport()
-        return _Sent(report, self._send(claimed, report))
+        return _Sent(report, self._send(claimed, report, rendered=rendered))
 
-    def _send(self, claimed: list[dict[str, Any]], report: TickReport, template: str = "lesson"
-              ) -> Callable[[TickReport], None] | None:
-        """`send` up to storing the outcomes; returns what must follow, if anything."""
-        now = self.clock()
-        messages: list[OutgoingMessage] = []
-        outcomes: list[Outcome] = []
+    def _render(self, claimed: list[dict[str, Any]], template: str = "lesson") -> Rendered:
+        """Every message of a batch, rendered before it is handed over."""
+        rendered = Rendered(self.clock())
+        for _ in self._rendering(claimed, template, rendered):
+            pass  # each message is kept in rendered.messages
+        return rendered
+
+    def _rendering(self, claimed: list[dict[str, Any]], template: str, into: Rendered
+                   ) -> Iterator[OutgoingMessage]:
+        """The batch's messages one by one, each also kept in `into`; a delivery that cannot
+        be rendered gets its failure in `into.outcomes` instead."""
         compiled_for: dict[tuple[int, str], Any] = {}  # a batch shares a few lessons
+        for item in claimed:
+            campaign, lesson = item["campaign"], item["lesson"]
+            try:
+                if (compiled := compiled_for.get((id(campaign), lesson.key))) is None:
+                    compiled = compiled_for[id(campaign), lesson.key] = \
+                        self.renderer.compile(campaign, lesson, template)
+                message = compose(
+                    settings=self.settings, renderer=self.renderer, compiled=compiled,
+                    subscriber=item["subscriber"], signing_key=self.signing_key, now=into.now,
+                    delivery_key=f"delivery:{item['delivery_id']}", delivery_id=item["delivery_id"],
+                )
+            except Exception as exc:  # one bad lesson or subscriber must not sink the batch
+                into.outcomes.append(Outcome(item["delivery_id"], ok=False, permanent=True,
+                                             error=f"{campaign.slug}/{lesson.key}: {exc}"))
+                continue
+            into.messages.append(message)
+            yield message
 
-        def rendered() -> Iterator[OutgoingMessage]:
-            for item in claimed:
-                campaign, lesson = item["campaign"], item["lesson"]
-                try:
-                    if (compiled := compiled_for.get((id(campaign), lesson.key))) is None:
-                        compiled = compiled_for[id(campaign), lesson.key] = \
-                            self.renderer.compile(campaign, lesson, template)
-                    message = compose(
-                        settings=self.settings, renderer=self.renderer, compiled=compiled,
-                        subscriber=item["subscriber"], signing_key=self.signing_key, now=now,
-                        delivery_key=f"delivery:{item['delivery_id']}", delivery_id=item["delivery_id"],
-                    )
-                except Exception as exc:  # one bad lesson or subscriber must not sink the batch
-                    outcomes.append(Outcome(item["delivery_id"], ok=False, permanent=True,
-                                            error=f"{campaign.slug}/{lesson.key}: {exc}"))
-                    continue
-                messages.append(message)
-                yield message
-
-        stream = rendered()
-        # A provider that can (the HTTP APIs) takes the messages as they render, and posts each
-        # full request while the rest are still rendering; the batch is recorded once, as before.
+    def _send(self, claimed: list[dict[str, Any]], report: TickReport, template: str = "lesson",
+              rendered: Rendered | None = None) -> Callable[[TickReport], None] | None:
+        """`send` up to storing the outcomes; returns what must follow, if anything.
+        Messages are rendered here unless `rendered` already holds them."""
+        if rendered is None:
+            rendered = Rendered(self.clock())
+            # A provider that can (the HTTP APIs) takes the messages as they render, and posts
+            # each full request while the rest are still rendering.
+            stream: Iterable[OutgoingMessage] = self._rendering(claimed, template, rendered)
+        else:
+            stream = rendered.messages
         send_stream = getattr(self.provider, "send_stream", None)
         try:
             if send_stream is not None:
-                results = send_stream(stream)
+                results = send_stream(iter(stream))
             else:
                 batch = list(stream)
                 results = self.provider.send_messages(batch) if batch else []
         except Exception as exc:  # the provider failed as a whole: every message failed, for now
             for _ in stream:  # render the rest, so that every claimed delivery has an outcome
                 pass
-            results = [SendResult(m, ok=False, error=f"{self.provider.name}: {exc}") for m in messages]
-        outcomes += [Outcome.of(r) for r in results]
-        return self._record(claimed, outcomes, now, report)
+            results = [SendResult(m, ok=False, error=f"{self.provider.name}: {exc}")
+                       for m in rendered.messages]
+        outcomes = rendered.outcomes + [Outcome.of(r) for r in results]
+        return self._record(claimed, outcomes, rendered.now, report)
 
     def _record(self, claimed: list[dict[str, Any]], outcomes: list[Outcome], now: datetime,
                 report: TickReport) -> Callable[[TickReport], None] | None:
@@ -405,6 +424,15 @@ class Engine:
         retry_at = next_send_time(now + wait, self.timing(campaign, item["lesson"]),
                                   self.zone_of(item["subscriber"], campaign))
         return self._advance(item["enrolment_id"], item["lesson"].position, retry_at)
+
+
+@dataclass
+class Rendered:
+    """A batch's messages, and the failures of those that could not be rendered."""
+
+    now: datetime
+    messages: list[OutgoingMessage] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

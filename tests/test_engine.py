@@ -124,6 +124,26 @@ def test_undefined_variable_fails_the_delivery_not_the_batch(project: Path, sqli
     assert "01-start.md: undefined variable: 'dict object' has no attribute 'nickname'" in report.errors[0]
 
 
+def test_a_lesson_one_subscriber_cannot_render_fails_for_them_alone(project: Path, db_url: str) -> None:
+    # One a batch: on PostgreSQL each is rendered while the one before is being sent.
+    path = project / "campaigns" / "mini" / "01-start.md"
+    path.write_text("---\nsubject: Start\npreheader: p\n---\nGreetings to {{ subscriber.city }}.\n")
+    engine, clock = make_engine(project, db_url)
+    engine.settings = engine.settings.replace(batch_size=1)
+    for email, fields in (("a@example.com", {"city": "Lisbon"}), ("b@example.com", {}),
+                          ("c@example.com", {"city": "Osaka"})):
+        add_subscriber(engine.store, email, now=clock(), timezone="UTC", fields=fields)
+    engine.enrol("mini")
+    clock.advance_to(engine.store.next_due_at())
+    report = engine.tick()
+    assert (report.sent, report.failed) == (2, 1)
+    assert len(report.errors) == 1 and report.errors[0].startswith("b@example.com: mini/01-start: ")
+    assert sorted(m.to for m in engine.provider.outbox) == ["a@example.com", "c@example.com"]
+    assert {r.email: r.status for r in engine.store.delivery_log()} == {
+        "a@example.com": "sent", "b@example.com": "failed", "c@example.com": "sent"}
+    assert "Greetings to Osaka." in next(m.text for m in engine.provider.outbox if m.to == "c@example.com")
+
+
 def test_late_lessons_wait_for_the_next_window(project: Path, sqlite_url: str) -> None:
     engine, clock = make_engine(project, sqlite_url)
     add_subscriber(engine.store, "a@example.com", now=clock(), timezone="Asia/Tokyo")
