@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +35,10 @@ from sender.store import DueEnrolment, Store
 # A provider that fails this many batches in a row pauses the campaigns involved,
 # rather than burning through the list.
 PAUSE_AFTER_FAILED_BATCHES = 3
+# How long a claim may wait, holding its enrolments locked, for the batch before it to be
+# sent. A provider retrying through an outage can take minutes; an unsubscribe of someone
+# in the claimed batch must not wait that long, so the claim lets go and starts again.
+HOLD_CLAIM_SECONDS = 5.0
 RETRY_BACKOFF = (timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
 
 
@@ -77,6 +81,7 @@ class Engine:
         self._campaigns: dict[int, Campaign] = {}
         self.signing_key = settings.signing_key or store.signing_key()
         self._failed_batches = 0
+        self.hold_claim_seconds = HOLD_CLAIM_SECONDS
 
     # -- campaigns and timing ---------------------------------------------------
 
@@ -169,7 +174,9 @@ class Engine:
         the two touch different rows (a claimed enrolment is not due again before its window
         has closed or its retry pause has passed). A batch that suppresses addresses or
         pauses campaigns makes the next claim roll back and start again after that is done,
-        so that nobody just suppressed is claimed.
+        so that nobody just suppressed is claimed; so does one still being sent after
+        `hold_claim_seconds`, so that a provider retrying through an outage does not keep
+        the next batch's subscribers locked (an unsubscribe would wait for it).
         (SQLite has a single writer: there, batches go one after the other.)"""
         self._campaigns.clear()  # lesson files may have been edited since the last tick
         report = TickReport()
@@ -204,10 +211,7 @@ class Engine:
         finally:
             conn.close()
             if in_flight is not None:
-                sent = in_flight.result()
-                report.add(sent.report)
-                if sent.then is not None:
-                    sent.then(report)
+                self._settle(in_flight, report)
             if pool is not None:
                 pool.shutdown()
         return report
@@ -223,7 +227,10 @@ class Engine:
             claimed = self._claimed(*self._claim(conn, claimable, now, counts)) if claimable else None
             rendered = self._render(claimed) if render and claimed else None
             if in_flight is not None:
-                sent = in_flight.result()  # raises what sending raised: this claim rolls back
+                try:  # raises what sending raised: this claim rolls back
+                    sent = in_flight.result(timeout=self.hold_claim_seconds)
+                except TimeoutError:  # rolls this claim back, releasing its rows meanwhile
+                    raise _ClaimAgain(partial(self._settle, in_flight)) from None
                 report.add(sent.report)
                 if sent.then is not None:
                     raise _ClaimAgain(sent.then)  # rolls this claim back
@@ -231,6 +238,14 @@ class Engine:
             return None
         report.add(counts)
         return claimed, rendered
+
+    @staticmethod
+    def _settle(in_flight: Future[_Sent], report: TickReport) -> None:
+        """Wait for a batch sent apart, and count it in and follow it up here."""
+        sent = in_flight.result()
+        report.add(sent.report)
+        if sent.then is not None:
+            sent.then(report)
 
     def _claimed(self, new_ids: dict[tuple[int, int], tuple[int, int]],
                  planned: list[tuple[DueEnrolment, Lesson, Any]]) -> list[dict[str, Any]]:

@@ -345,3 +345,33 @@ def test_on_postgresql_the_next_batch_is_claimed_during_a_send_and_commits_after
     # (only the batch being sent was 'sending'); the last batch had nothing left to claim.
     assert seen == [(2, True)] * 4 + [(2, False)]
     watcher.dispose()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_slow_send_does_not_keep_the_next_claim_open(project: Path, pg_url: str) -> None:
+    watcher = sa.create_engine(pg_url.split("?")[0])
+    open_claims: list[int] = []
+
+    class Slow(MemoryProvider):
+        def send_messages(self, messages):  # type: ignore[no-untyped-def]
+            if not open_claims:  # the first batch: a provider retrying for a while
+                time.sleep(0.6)
+                with watcher.connect() as conn:
+                    open_claims.append(conn.execute(sa.text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' "
+                        "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()")).scalar())
+            return super().send_messages(messages)
+
+    engine, clock = make_engine(project, pg_url, provider=Slow(f"memory://{project}/slow"))
+    engine.settings = engine.settings.replace(batch_size=2)
+    engine.hold_claim_seconds = 0.1
+    for i in range(6):
+        add_subscriber(engine.store, f"s{i}@example.com", now=clock(), timezone="UTC")
+    engine.enrol("mini")
+    clock.advance_to(engine.store.next_due_at())
+    assert engine.tick().sent == 6
+    # The claim made during the slow send let go of its rows after 0.1 s, well before the send
+    # was done; each address got its lesson once all the same.
+    assert open_claims == [0]
+    assert sorted(m.to for m in engine.provider.outbox) == [f"s{i}@example.com" for i in range(6)]
+    watcher.dispose()
