@@ -177,22 +177,23 @@ class Engine:
         so that nobody just suppressed is claimed; so does one still being sent after
         `hold_claim_seconds`, so that a provider retrying through an outage does not keep
         the next batch's subscribers locked (an unsubscribe would wait for it).
-        (SQLite has a single writer: there, batches go one after the other.)"""
+        SQLite has a single writer, this thread: there the sending thread only hands the
+        batch over, and its outcomes are stored in the next claim's transaction."""
         self._campaigns.clear()  # lesson files may have been edited since the last tick
         report = TickReport()
         from sender.newsletters import send_due_newsletters
 
         report.resumed = self.store.resume_rested_campaigns(self.clock())
         send_due_newsletters(self, report, max_batches)
-        pool = ThreadPoolExecutor(1, thread_name_prefix="drip-send") \
-            if self.store.dialect == "postgresql" else None
-        in_flight: Future[_Sent] | None = None  # the batch being sent while the next is claimed
+        pool = ThreadPoolExecutor(1, thread_name_prefix="drip-send")
+        apart = self._send_apart if self.store.dialect == "postgresql" else self._post_apart
+        in_flight: Future[_Sent | _Posted] | None = None  # being sent while the next is claimed
         batches = 0
         conn = self.store.engine.connect()  # for every claim of the tick: each checkout pings
         try:
             while not report.paused and (max_batches is None or batches < max_batches):
                 try:
-                    batch = self._claim_batch(conn, report, in_flight, render=pool is not None)
+                    batch = self._claim_batch(conn, report, in_flight)
                 except _ClaimAgain as again:
                     in_flight = None
                     again.then(report)  # suppress / pause, then claim afresh
@@ -204,48 +205,49 @@ class Engine:
                 claimed, rendered = batch
                 if not claimed:
                     continue
-                if pool is None:
-                    self.send(claimed, report)
-                else:
-                    in_flight = pool.submit(self._send_apart, claimed, rendered)
+                in_flight = pool.submit(apart, claimed, rendered)
         finally:
             conn.close()
             if in_flight is not None:
                 self._settle(in_flight, report)
-            if pool is not None:
-                pool.shutdown()
+            pool.shutdown()
         return report
 
-    def _claim_batch(self, conn: Any, report: TickReport, in_flight: Future[_Sent] | None = None,
-                     render: bool = False) -> tuple[list[dict[str, Any]], Rendered | None] | None:
-        """Claim one batch on `conn`, rendered too if `render`; None when nothing is due.
-        A batch `in_flight` is waited for before the claim commits (see `tick`)."""
+    def _claim_batch(self, conn: Any, report: TickReport, in_flight: Future[_Sent | _Posted] | None
+                     ) -> tuple[list[dict[str, Any]], Rendered] | None:
+        """Claim and render one batch on `conn`; None when nothing is due. A batch
+        `in_flight` is waited for before the claim commits (see `tick`)."""
         now = self.clock()
         counts = TickReport()  # added to `report` once the claim commits
         with conn.begin():
             claimable = self.store.claim_due(conn, now, self.settings.batch_size)
             claimed = self._claimed(*self._claim(conn, claimable, now, counts)) if claimable else None
-            rendered = self._render(claimed) if render and claimed else None
+            rendered = self._render(claimed or [])
             if in_flight is not None:
                 try:  # raises what sending raised: this claim rolls back
-                    sent = in_flight.result(timeout=self.hold_claim_seconds)
+                    done = in_flight.result(timeout=self.hold_claim_seconds)
                 except TimeoutError:  # rolls this claim back, releasing its rows meanwhile
                     raise _ClaimAgain(partial(self._settle, in_flight)) from None
-                report.add(sent.report)
-                if sent.then is not None:
-                    raise _ClaimAgain(sent.then)  # rolls this claim back
+                if (then := self._finish(done, report, conn)) is not None:
+                    raise _ClaimAgain(then)  # rolls this claim back
         if claimed is None:
             return None
         report.add(counts)
         return claimed, rendered
 
-    @staticmethod
-    def _settle(in_flight: Future[_Sent], report: TickReport) -> None:
+    def _finish(self, done: _Sent | _Posted, report: TickReport, conn: Any = None
+                ) -> Callable[[TickReport], None] | None:
+        """Count in a batch sent apart, storing its outcomes first (on `conn`) if the sending
+        thread did not; returns what must follow, if anything."""
+        if isinstance(done, _Posted):
+            return self._record(done.claimed, done.outcomes, done.now, report, conn)
+        report.add(done.report)
+        return done.then
+
+    def _settle(self, in_flight: Future[_Sent | _Posted], report: TickReport) -> None:
         """Wait for a batch sent apart, and count it in and follow it up here."""
-        sent = in_flight.result()
-        report.add(sent.report)
-        if sent.then is not None:
-            sent.then(report)
+        if (then := self._finish(in_flight.result(), report)) is not None:
+            then(report)
 
     def _claimed(self, new_ids: dict[tuple[int, int], tuple[int, int]],
                  planned: list[tuple[DueEnrolment, Lesson, Any]]) -> list[dict[str, Any]]:
@@ -319,10 +321,14 @@ class Engine:
         if then is not None:
             then(report)
 
-    def _send_apart(self, claimed: list[dict[str, Any]], rendered: Rendered | None) -> _Sent:
+    def _send_apart(self, claimed: list[dict[str, Any]], rendered: Rendered) -> _Sent:
         """`send` on the sending thread: its counts and follow-up go back to the tick."""
         report = TickReport()
         return _Sent(report, self._send(claimed, report, rendered=rendered))
+
+    def _post_apart(self, claimed: list[dict[str, Any]], rendered: Rendered) -> _Posted:
+        """Hand a batch over on the sending thread; its outcomes are stored by the tick."""
+        return _Posted(claimed, self._post(rendered, rendered.messages), rendered.now)
 
     def _render(self, claimed: list[dict[str, Any]], template: str = "lesson") -> Rendered:
         """Every message of a batch, rendered before it is handed over."""
@@ -362,9 +368,14 @@ class Engine:
             rendered = Rendered(self.clock())
             # A provider that can (the HTTP APIs) takes the messages as they render, and posts
             # each full request while the rest are still rendering.
-            stream: Iterable[OutgoingMessage] = self._rendering(claimed, template, rendered)
+            outcomes = self._post(rendered, self._rendering(claimed, template, rendered))
         else:
-            stream = rendered.messages
+            outcomes = self._post(rendered, rendered.messages)
+        return self._record(claimed, outcomes, rendered.now, report)
+
+    def _post(self, rendered: Rendered, stream: Iterable[OutgoingMessage]) -> list[Outcome]:
+        """Hand `stream` to the provider: an outcome for every delivery of the batch that
+        `rendered` holds once the stream is consumed."""
         send_stream = getattr(self.provider, "send_stream", None)
         try:
             if send_stream is not None:
@@ -377,13 +388,14 @@ class Engine:
                 pass
             results = [SendResult(m, ok=False, error=f"{self.provider.name}: {exc}")
                        for m in rendered.messages]
-        outcomes = rendered.outcomes + [Outcome.of(r) for r in results]
-        return self._record(claimed, outcomes, rendered.now, report)
+        return rendered.outcomes + [Outcome.of(r) for r in results]
 
     def _record(self, claimed: list[dict[str, Any]], outcomes: list[Outcome], now: datetime,
-                report: TickReport) -> Callable[[TickReport], None] | None:
-        """Store the outcomes and count them into `report`; returns what must follow, if
-        anything: suppressing the addresses the provider refused, pausing campaigns."""
+                report: TickReport, conn: Any = None) -> Callable[[TickReport], None] | None:
+        """Store the outcomes (in `conn`'s transaction if given) and count them into `report`;
+        returns what must follow, if anything: suppressing the addresses the provider
+        refused, pausing campaigns. With `conn`, that also stores the outcomes: the caller
+        rolls its transaction back to run it first."""
         by_id = {i["delivery_id"]: i for i in claimed}
         records, requeue = [], []
         for o in outcomes:
@@ -406,7 +418,6 @@ class Engine:
                 "error": o.error, "message_id": o.message_id,
                 "subscriber_id": item["subscriber"].id, "provider": self.provider.name,
             })
-        self.store.record_results(records, now, requeue=requeue)
         refused: dict[str | None, set[int]] = {}
         for o in outcomes:
             if o.suppress:  # an invalid or inactive address: mailing it again only hurts our reputation
@@ -421,10 +432,16 @@ class Engine:
             pause = sorted({i["campaign"].slug for i in claimed})
             report.paused += pause
             self._failed_batches = 0
+        store = partial(self.store.record_results, records, now, requeue=requeue)
         if not refused and not pause:
+            store(conn=conn)
             return None
+        if conn is None:
+            store()
 
         def then(report: TickReport) -> None:
+            if conn is not None:
+                store()
             for error, ids in refused.items():
                 report.suppressed += self.store.suppress(ids, "bounced", now, detail=error)
             for slug in pause:
@@ -448,6 +465,15 @@ class Rendered:
     now: datetime
     messages: list[OutgoingMessage] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Posted:
+    """A batch handed over on the sending thread, its outcomes not stored yet."""
+
+    claimed: list[dict[str, Any]]
+    outcomes: list[Outcome]
+    now: datetime
 
 
 @dataclass(frozen=True)

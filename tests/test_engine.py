@@ -375,3 +375,36 @@ def test_on_postgresql_a_slow_send_does_not_keep_the_next_claim_open(project: Pa
     assert open_claims == [0]
     assert sorted(m.to for m in engine.provider.outbox) == [f"s{i}@example.com" for i in range(6)]
     watcher.dispose()
+
+
+def test_on_sqlite_the_next_batch_is_claimed_during_a_send_and_stored_with_its_outcomes(
+        project: Path, sqlite_url: str) -> None:
+    reader = sa.create_engine(sqlite_url)
+    seen: list[tuple[int, bool]] = []
+    claims: list[int] = []
+
+    class Watching(MemoryProvider):
+        def send_messages(self, messages):  # type: ignore[no-untyped-def]
+            # Committed deliveries in 'sending' are only this batch's; meanwhile the tick has
+            # claimed the next one (or found nothing left), without committing it.
+            deadline = time.monotonic() + 5
+            while len(claims) <= len(seen) + 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            with reader.connect() as conn:
+                sending = conn.execute(sa.text("SELECT count(*) FROM deliveries "
+                                               "WHERE status = 'sending'")).scalar()
+            seen.append((sending, len(claims) > len(seen) + 1))
+            return super().send_messages(messages)
+
+    engine, clock = make_engine(project, sqlite_url, provider=Watching(f"memory://{project}/watch"))
+    engine.settings = engine.settings.replace(batch_size=2)
+    claim_due = engine.store.claim_due
+    engine.store.claim_due = lambda *a, **k: claims.append(1) or claim_due(*a, **k)  # type: ignore[method-assign]
+    for i in range(10):
+        add_subscriber(engine.store, f"p{i}@example.com", now=clock(), timezone="UTC")
+    engine.enrol("mini")
+    clock.advance_to(engine.store.next_due_at())
+    assert engine.tick().sent == 10
+    assert seen == [(2, True)] * 5
+    assert {r.status for r in engine.store.delivery_log()} == {"sent"}
+    reader.dispose()

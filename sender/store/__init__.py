@@ -655,30 +655,33 @@ class Store:
         self._update_many(conn, enrolments, updates)
 
     def record_results(self, results: Sequence[dict[str, Any]], now: datetime,
-                       requeue: Sequence[dict[str, Any]] = ()) -> None:
-        """Store send outcomes and, in the same transaction, rewind the enrolments whose
-        lesson goes again. `results` rows: id, status, provider_message_id, error,
-        message_id, subscriber_id, provider."""
+                       requeue: Sequence[dict[str, Any]] = (), conn: sa.Connection | None = None) -> None:
+        """Store send outcomes and, in the same transaction (`conn`'s, or a new one), rewind
+        the enrolments whose lesson goes again. `results` rows: id, status,
+        provider_message_id, error, message_id, subscriber_id, provider."""
         if not results:
             return
-        with self.begin() as conn:
-            self.advance_enrolments(conn, requeue)
-            # record the outcome of each delivery of a batch
-            self._update_many(conn, deliveries, [
-                {"id": r["id"], "status": r["status"], "provider_message_id": r["provider_message_id"],
-                 "error": r["error"], "message_id": r["message_id"],
-                 "sent_at": now if r["status"] == "sent" else None}
-                for r in results
+        if conn is None:
+            with self.begin() as conn:
+                self.record_results(results, now, requeue, conn)
+            return
+        self.advance_enrolments(conn, requeue)
+        # record the outcome of each delivery of a batch
+        self._update_many(conn, deliveries, [
+            {"id": r["id"], "status": r["status"], "provider_message_id": r["provider_message_id"],
+             "error": r["error"], "message_id": r["message_id"],
+             "sent_at": now if r["status"] == "sent" else None}
+            for r in results
+        ])
+        # a 'failed' or 'queued' event per delivery that did not go, keeping each error
+        # (the delivery row keeps only the last); a sent delivery is its own record
+        problems = [r for r in results if r["status"] != "sent"]
+        if problems:
+            conn.execute(events.insert(), [
+                {"delivery_id": r["id"], "subscriber_id": r["subscriber_id"], "type": r["status"],
+                 "at": now, "provider": r.get("provider"), "data": {"error": r["error"]}}
+                for r in problems
             ])
-            # a 'failed' or 'queued' event per delivery that did not go, keeping each error
-            # (the delivery row keeps only the last); a sent delivery is its own record
-            problems = [r for r in results if r["status"] != "sent"]
-            if problems:
-                conn.execute(events.insert(), [
-                    {"delivery_id": r["id"], "subscriber_id": r["subscriber_id"], "type": r["status"],
-                     "at": now, "provider": r.get("provider"), "data": {"error": r["error"]}}
-                    for r in problems
-                ])
 
     # -- newsletters ----------------------------------------------------------
 
