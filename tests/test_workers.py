@@ -1,5 +1,6 @@
 """Several worker processes on one PostgreSQL database: each lesson goes out
-exactly once, and a worker killed mid-batch loses nothing and duplicates nothing."""
+exactly once; and a worker killed mid-batch (on PostgreSQL or a SQLite file) loses
+nothing and duplicates nothing."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from sender.settings import load_settings
 from sender.store import Store
 from sender.store.schema import deliveries, subscribers
 
-pytestmark = pytest.mark.postgres
 WORKER = Path(__file__).with_name("worker.py")
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)  # inside the 09:00-11:00 UTC window
 
@@ -55,6 +55,7 @@ def sent_ids(files: list[Path]) -> list[int]:
     return [int(line) for f in files if f.exists() for line in f.read_text().split()]
 
 
+@pytest.mark.postgres
 def test_four_workers_send_each_delivery_exactly_once(project: Path, pg_url: str,
                                                       tmp_path: Path) -> None:
     one_lesson_project(project)
@@ -73,12 +74,13 @@ def test_four_workers_send_each_delivery_exactly_once(project: Path, pg_url: str
     assert statuses == {"sent": 20_000}
 
 
-def test_killed_worker_loses_nothing_and_duplicates_nothing(project: Path, pg_url: str,
+def test_killed_worker_loses_nothing_and_duplicates_nothing(project: Path, db_url: str,
                                                             tmp_path: Path) -> None:
+    # Killed while its second batch is with the provider and its third is claimed, not committed.
     one_lesson_project(project)
-    engine = seed(pg_url, project, 1_000)
+    engine = seed(db_url, project, 1_000)
     first, second = tmp_path / "first.txt", tmp_path / "second.txt"
-    proc = spawn(pg_url, project, first, "--hang-on-batch", "2")
+    proc = spawn(db_url, project, first, "--hang-on-batch", "2")
     deadline = time.monotonic() + 120
     while not first.with_suffix(".hanging").exists():
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
@@ -87,7 +89,7 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(project: Path, pg_ur
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
 
-    restarted = spawn(pg_url, project, second)
+    restarted = spawn(db_url, project, second)
     _, err = restarted.communicate(timeout=300)
     assert restarted.returncode == 0, err.decode()
 
@@ -96,7 +98,7 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(project: Path, pg_ur
     summary = engine.store.campaign_summary()[0]["deliveries"]
     assert summary == {"sent": 800, "sending": 200}  # outcome unknown: shown, not resent
 
-    status = subprocess.run([sys.executable, "-m", "sender.cli", "-s", f"database_url={pg_url}",
+    status = subprocess.run([sys.executable, "-m", "sender.cli", "-s", f"database_url={db_url}",
                              "status"], cwd=project, capture_output=True, text=True, timeout=60,
                             env={**os.environ, "COLUMNS": "200"})
     assert status.returncode == 0, status.stderr
