@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache, partial
@@ -42,6 +42,9 @@ PAUSE_AFTER_FAILED_BATCHES = 3
 # sent. A provider retrying through an outage can take minutes; an unsubscribe of someone
 # in the claimed batch must not wait that long, so the claim lets go and starts again.
 HOLD_CLAIM_SECONDS = 5.0
+# Claims made at once on PostgreSQL: while the server runs one claim's statements, Python
+# plans and renders the other.
+CLAIMS_AHEAD = 2
 RETRY_BACKOFF = (timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
 
 
@@ -169,74 +172,124 @@ class Engine:
     def tick(self, max_batches: int | None = None) -> TickReport:
         """Send everything due now, batch by batch.
 
-        On PostgreSQL a batch is handed over and recorded on a second thread while the next
-        batch is claimed and rendered on this one, so that the database, the provider and
-        Python work at once (rendering sends nothing, so it may come before the claim
-        commits). The next claim commits only after the batch before it has its
-        outcomes stored, so a crash still leaves at most one batch whose outcome is unknown;
-        the two touch different rows (a claimed enrolment is not due again before its window
-        has closed or its retry pause has passed). A batch that suppresses addresses or
-        pauses campaigns makes the next claim roll back and start again after that is done,
-        so that nobody just suppressed is claimed; so does one still being sent after
-        `hold_claim_seconds`, so that a provider retrying through an outage does not keep
-        the next batch's subscribers locked (an unsubscribe would wait for it).
-        SQLite has a single writer, this thread: there the sending thread only hands the
-        batch over, and its outcomes are stored in the next claim's transaction."""
+        A batch is handed over on a second thread while the next ones are claimed and
+        rendered (rendering sends nothing, so it may come before the claim commits), so that
+        the database, the provider and Python work at once. A claim commits only after the
+        batch before it has its outcomes stored, so a crash still leaves at most one batch
+        whose outcome is unknown; the two touch different rows (a claimed enrolment is not due
+        again before its window has closed or its retry pause has passed).
+        On PostgreSQL `CLAIMS_AHEAD` claims are made at once, each on its own connection and
+        thread (SKIP LOCKED keeps them apart), so that the server works on one while Python
+        works on another; they commit in the order they are ready, and the sending thread also
+        stores each batch's outcomes. SQLite has a single writer, this thread: there one claim
+        is made at a time, the sending thread only hands the batch over, and its outcomes are
+        stored in the next claim's transaction.
+        A batch that suppresses addresses or pauses campaigns makes every open claim roll
+        back, and claiming start again after that is done, so that nobody just suppressed is
+        claimed; so does one still being sent after `hold_claim_seconds`, so that a provider
+        retrying through an outage does not keep the next batches' subscribers locked (an
+        unsubscribe would wait for it)."""
         self._campaigns.clear()  # lesson files may have been edited since the last tick
         report = TickReport()
         from sender.newsletters import send_due_newsletters
 
         report.resumed = self.store.resume_rested_campaigns(self.clock())
         send_due_newsletters(self, report, max_batches)
-        pool = ThreadPoolExecutor(1, thread_name_prefix="drip-send")
-        apart = self._send_apart if self.store.dialect == "postgresql" else self._post_apart
-        in_flight: Future[_Sent | _Posted] | None = None  # being sent while the next is claimed
+        postgres = self.store.dialect == "postgresql"
+        ahead = CLAIMS_AHEAD if postgres else 1
+        sending = ThreadPoolExecutor(1, thread_name_prefix="drip-send")
+        claiming = ThreadPoolExecutor(ahead, thread_name_prefix="drip-claim") if ahead > 1 else None
+        apart = self._send_apart if postgres else self._post_apart
+        # A connection per open claim, kept for the whole tick (each checkout pings). One claim
+        # at first: an idle tick needs no more.
+        conns: list[Any] = []
+        free: list[Any] = []
+        opening: list[Future[_Open]] = []  # claims being made, oldest first
+        in_flight: Future[_Sent | _Posted] | None = None  # being sent while the next are claimed
         batches = 0
-        conn = self.store.engine.connect()  # for every claim of the tick: each checkout pings
+        due_left = True  # until a claim finds nothing
         try:
-            while not report.paused and (max_batches is None or batches < max_batches):
+            while not report.paused:
+                while due_left and len(opening) < (ahead if batches else 1) and (
+                        max_batches is None or batches + len(opening) < max_batches):
+                    if not free:
+                        conns.append(self.store.engine.connect())
+                        free.append(conns[-1])
+                    conn = free.pop()
+                    opening.append(claiming.submit(self._open_claim, conn) if claiming
+                                   else _done(self._open_claim, conn))
+                if not opening:
+                    break
+                wait(opening, return_when=FIRST_COMPLETED)
+                ready = next(f for f in opening if f.done())
+                opening.remove(ready)
+                claim = ready.result()  # raises what claiming raised: the rest roll back below
+                if claim.claimed is None:  # nothing due that others have not claimed
+                    claim.tx.rollback()
+                    free.append(claim.conn)
+                    due_left = False
+                    continue
                 try:
-                    batch = self._claim_batch(conn, report, in_flight)
+                    self._commit(claim, in_flight, report)
                 except _ClaimAgain as again:
                     in_flight = None
+                    for open_claim in [ready, *opening]:
+                        self._roll_back(open_claim, free)
+                    opening, due_left = [], True
                     again.then(report)  # suppress / pause, then claim afresh
                     continue
-                in_flight = None  # settled by the claim
-                if batch is None:
-                    break
+                free.append(claim.conn)
+                in_flight = None  # settled by the commit
                 batches += 1
-                claimed, rendered = batch
-                if not claimed:
-                    continue
-                in_flight = pool.submit(apart, claimed, rendered)
+                report.add(claim.counts)
+                if claim.claimed:
+                    in_flight = sending.submit(apart, claim.claimed, claim.rendered)
         finally:
-            conn.close()
+            for open_claim in opening:
+                self._roll_back(open_claim, free)
+            if claiming is not None:
+                claiming.shutdown()
+            for conn in conns:
+                conn.close()
             if in_flight is not None:
                 self._settle(in_flight, report)
-            pool.shutdown()
+            sending.shutdown()
         return report
 
-    def _claim_batch(self, conn: Any, report: TickReport, in_flight: Future[_Sent | _Posted] | None
-                     ) -> tuple[list[dict[str, Any]], Rendered] | None:
-        """Claim and render one batch on `conn`; None when nothing is due. A batch
-        `in_flight` is waited for before the claim commits (see `tick`)."""
+    def _open_claim(self, conn: Any) -> _Open:
+        """Claim and render one batch in a transaction on `conn`, left open for `_commit`."""
         now = self.clock()
-        counts = TickReport()  # added to `report` once the claim commits
-        with conn.begin():
+        counts = TickReport()  # added to the tick's report once the claim commits
+        tx = conn.begin()
+        try:
             claimable = self.store.claim_due(conn, now, self.settings.batch_size)
             claimed = self._claimed(*self._claim(conn, claimable, now, counts)) if claimable else None
             rendered = self._render(claimed or [])
-            if in_flight is not None:
-                try:  # raises what sending raised: this claim rolls back
-                    done = in_flight.result(timeout=self.hold_claim_seconds)
-                except TimeoutError:  # rolls this claim back, releasing its rows meanwhile
-                    raise _ClaimAgain(partial(self._settle, in_flight)) from None
-                if (then := self._finish(done, report, conn)) is not None:
-                    raise _ClaimAgain(then)  # rolls this claim back
-        if claimed is None:
-            return None
-        report.add(counts)
-        return claimed, rendered
+        except BaseException:
+            tx.rollback()
+            raise
+        return _Open(conn, tx, claimed, rendered, counts)
+
+    def _commit(self, claim: _Open, in_flight: Future[_Sent | _Posted] | None,
+                report: TickReport) -> None:
+        """Commit `claim` once the batch `in_flight` is stored (see `tick`); raises
+        _ClaimAgain for what must come first, with the claim still open."""
+        if in_flight is not None:
+            try:  # raises what sending raised: the claim rolls back
+                done = in_flight.result(timeout=self.hold_claim_seconds)
+            except TimeoutError:  # wait again once the claims have let go of their rows
+                raise _ClaimAgain(partial(self._settle, in_flight)) from None
+            if (then := self._finish(done, report, claim.conn)) is not None:
+                raise _ClaimAgain(then)
+        claim.tx.commit()
+
+    @staticmethod
+    def _roll_back(opening: Future[_Open], free: list[Any]) -> None:
+        """Roll back a claim once it is made (one that failed rolled itself back)."""
+        with contextlib.suppress(Exception):
+            claim = opening.result()
+            claim.tx.rollback()
+            free.append(claim.conn)
 
     def _finish(self, done: _Sent | _Posted, report: TickReport, conn: Any = None
                 ) -> Callable[[TickReport], None] | None:
@@ -468,6 +521,28 @@ class Rendered:
     now: datetime
     messages: list[OutgoingMessage] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Open:
+    """A claim made in the transaction `tx` on `conn`, not committed yet; `claimed` is None
+    when nothing was due."""
+
+    conn: Any
+    tx: Any
+    claimed: list[dict[str, Any]] | None
+    rendered: Rendered
+    counts: TickReport
+
+
+def _done(fn: Callable[..., _Open], *args: Any) -> Future[_Open]:
+    """`fn(*args)` run here and now, as a finished future."""
+    future: Future[_Open] = Future()
+    try:
+        future.set_result(fn(*args))
+    except Exception as exc:
+        future.set_exception(exc)
+    return future
 
 
 @dataclass(frozen=True)
