@@ -84,3 +84,15 @@ def test_array_literals_round_trip_awkward_values(pg_url: str) -> None:
     assert got[0] == [*texts, None]
     assert got[1] == [datetime(2026, 3, 1, 12, 30, 15, 250000), None]
     assert got[2] == [1, None, -7]
+
+
+def test_batch_statements_are_planned_generically_only_inside_the_claim(pg_url: str) -> None:
+    # A generic plan joins a batch's arrays by key; the setting must not outlive the claim's
+    # transaction, or every later query on that pooled connection would be planned so too.
+    store = Store(pg_url)
+    with store.engine.connect() as conn:
+        with conn.begin():
+            store.claim_due(conn, NOW, 10)
+            assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_generic_plan"
+        assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "auto"
+    store.close()
