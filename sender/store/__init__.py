@@ -520,7 +520,7 @@ class Store:
         )
         if self.dialect == "postgresql":
             query = query.with_for_update(of=enrolments, skip_locked=True)
-            self._generic_plans(conn)
+        self._generic_plans(conn)
         rows = conn.execute(query).all()  # fetched at once: row by row cost as much again
         return [DueEnrolment(*row[:5], BatchSubscriber(row[1], *row[5:])) for row in rows]
 
