@@ -323,11 +323,12 @@ class Engine:
         received = self.store.received_lessons(
             conn, [(d.subscriber_id, d.campaign_id) for d in claimable])
         deliveries, advances, follow_ups, planned = [], [], [], []
-        # Every row of a batch shares `now`, so timings and due times repeat per
-        # (lesson, zone): work them out once.
+        # Every row of a batch shares `now`, so whether a lesson's window is open and when the
+        # next one is due repeat per (campaign, lesson, zone): work them out once, keyed cheaply
+        # (hashing the lesson itself costs more than the rest of a row's planning).
         timing = cache(self.timing)
-        due = cache(lambda t, tz: due_after(now, t, tz, first=False))
-        open_now = cache(lambda t, tz: in_window(now, t, tz))
+        opens: dict[tuple[int, str, ZoneInfo], bool] = {}
+        dues: dict[tuple[int, str, ZoneInfo], datetime | None] = {}
         zones: dict[tuple[int, str | None], ZoneInfo] = {}
         for d in claimable:
             campaign = self._campaign(d.campaign_id)
@@ -336,7 +337,9 @@ class Engine:
                 tz = zones[d.campaign_id, sub.timezone] = self.zone_of(sub, campaign)
             done = received.get((d.subscriber_id, d.campaign_id), set())
             pending = [lesson for lesson in campaign.lessons if lesson.key not in done]
-            if pending and not open_now(timing(campaign, pending[0]), tz):
+            if pending and (key := (d.campaign_id, pending[0].key, tz)) not in opens:
+                opens[key] = in_window(now, timing(campaign, pending[0]), tz)
+            if pending and not opens[key]:
                 # Late (the service was down): wait for the next window, not 3 a.m.
                 report.deferred += 1
                 advances.append(self._advance(d.enrolment_id, len(done) + 1,
@@ -356,8 +359,9 @@ class Engine:
                 if campaign.next_campaign:
                     follow_ups.append((sub, campaign.next_campaign))
             else:
-                advances.append(self._advance(d.enrolment_id, len(done) + 2,
-                                              due(timing(campaign, pending[1]), tz)))
+                if (key := (d.campaign_id, pending[1].key, tz)) not in dues:
+                    dues[key] = due_after(now, timing(campaign, pending[1]), tz, first=False)
+                advances.append(self._advance(d.enrolment_id, len(done) + 2, dues[key]))
         new_ids = self.store.claim_deliveries(conn, deliveries, advance=advances)
         for sub, slug in follow_ups:
             next_id, next_campaign = self.load(slug, conn)

@@ -78,12 +78,15 @@ def test_array_literals_round_trip_awkward_values(pg_url: str) -> None:
     engine = sa.create_engine(pg_url)
     with engine.connect() as conn:
         got = conn.execute(
-            sa.text("SELECT CAST(:t AS varchar[]), CAST(:d AS timestamp[]), CAST(:i AS integer[])"),
-            {"t": _pg_array([*texts, None]), "d": _pg_array(stamps), "i": _pg_array([1, None, -7])}).one()
+            sa.text("SELECT CAST(:t AS varchar[]), CAST(:d AS timestamp[]), CAST(:i AS integer[]), "
+                    "CAST(:n AS integer[]), CAST(:e AS integer[])"),
+            {"t": _pg_array([*texts, None]), "d": _pg_array(stamps), "i": _pg_array([1, None, -7]),
+             "n": _pg_array([3, -2, 0, 2**31 - 1]), "e": _pg_array([])}).one()
     engine.dispose()
     assert got[0] == [*texts, None]
     assert got[1] == [datetime(2026, 3, 1, 12, 30, 15, 250000), None]
     assert got[2] == [1, None, -7]
+    assert got[3] == [3, -2, 0, 2**31 - 1] and got[4] == []
 
 
 def test_batch_statements_are_planned_generically_only_inside_the_claim(pg_url: str) -> None:

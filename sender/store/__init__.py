@@ -98,6 +98,10 @@ def _plain(value: Any) -> Any:
 def _pg_array(values: Sequence[Any]) -> str:
     """A PostgreSQL array literal ('{1,"a b",NULL}'): building the text in Python is several
     times cheaper than the driver adapting a list element by element, on the hot path."""
+    try:  # most columns of a batch are integers (ids, positions): written in one go
+        return "{" + ",".join(map(int.__repr__, values)) + "}"
+    except TypeError:  # something else: None, text, a timestamp
+        pass
     seen: dict[Any, str] = {}  # a batch repeats a few timestamps and statuses many times
 
     def literal(v: Any) -> str:
