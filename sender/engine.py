@@ -385,7 +385,8 @@ class Engine:
     def _send_apart(self, claimed: list[dict[str, Any]], rendered: Rendered) -> _Sent:
         """`send` on the sending thread: its counts and follow-up go back to the tick."""
         report = TickReport()
-        return _Sent(report, self._send(claimed, report, rendered=rendered))
+        then = self._record(claimed, self._post(rendered, rendered.messages), rendered.now, report)
+        return _Sent(report, then)
 
     def _post_apart(self, claimed: list[dict[str, Any]], rendered: Rendered) -> _Posted:
         """Hand a batch over on the sending thread; its outcomes are stored by the tick."""
@@ -421,17 +422,13 @@ class Engine:
             into.messages.append(message)
             yield message
 
-    def _send(self, claimed: list[dict[str, Any]], report: TickReport, template: str = "lesson",
-              rendered: Rendered | None = None) -> Callable[[TickReport], None] | None:
-        """`send` up to storing the outcomes; returns what must follow, if anything.
-        Messages are rendered here unless `rendered` already holds them."""
-        if rendered is None:
-            rendered = Rendered(self.clock())
-            # A provider that can (the HTTP APIs) takes the messages as they render, and posts
-            # each full request while the rest are still rendering.
-            outcomes = self._post(rendered, self._rendering(claimed, template, rendered))
-        else:
-            outcomes = self._post(rendered, rendered.messages)
+    def _send(self, claimed: list[dict[str, Any]], report: TickReport, template: str = "lesson"
+              ) -> Callable[[TickReport], None] | None:
+        """`send` up to storing the outcomes; returns what must follow, if anything."""
+        rendered = Rendered(self.clock())
+        # A provider that can (the HTTP APIs) takes the messages as they render, and posts
+        # each full request while the rest are still rendering.
+        outcomes = self._post(rendered, self._rendering(claimed, template, rendered))
         return self._record(claimed, outcomes, rendered.now, report)
 
     def _post(self, rendered: Rendered, stream: Iterable[OutgoingMessage]) -> list[Outcome]:

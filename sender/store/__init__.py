@@ -9,6 +9,7 @@ written before anything is sent.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
@@ -675,28 +676,25 @@ class Store:
         provider_message_id, error, message_id, subscriber_id, provider."""
         if not results:
             return
-        if conn is None:
-            with self.begin() as conn:
-                self._generic_plans(conn)
-                self.record_results(results, now, requeue, conn)
-            return
-        self.advance_enrolments(conn, requeue)
-        # record the outcome of each delivery of a batch
-        self._update_many(conn, deliveries, [
-            {"id": r["id"], "status": r["status"], "provider_message_id": r["provider_message_id"],
-             "error": r["error"], "message_id": r["message_id"],
-             "sent_at": now if r["status"] == "sent" else None}
-            for r in results
-        ])
-        # a 'failed' or 'queued' event per delivery that did not go, keeping each error
-        # (the delivery row keeps only the last); a sent delivery is its own record
-        problems = [r for r in results if r["status"] != "sent"]
-        if problems:
-            conn.execute(events.insert(), [
-                {"delivery_id": r["id"], "subscriber_id": r["subscriber_id"], "type": r["status"],
-                 "at": now, "provider": r.get("provider"), "data": {"error": r["error"]}}
-                for r in problems
+        with self.begin() if conn is None else contextlib.nullcontext(conn) as conn:
+            self._generic_plans(conn)
+            self.advance_enrolments(conn, requeue)
+            # record the outcome of each delivery of a batch
+            self._update_many(conn, deliveries, [
+                {"id": r["id"], "status": r["status"], "provider_message_id": r["provider_message_id"],
+                 "error": r["error"], "message_id": r["message_id"],
+                 "sent_at": now if r["status"] == "sent" else None}
+                for r in results
             ])
+            # a 'failed' or 'queued' event per delivery that did not go, keeping each error
+            # (the delivery row keeps only the last); a sent delivery is its own record
+            problems = [r for r in results if r["status"] != "sent"]
+            if problems:
+                conn.execute(events.insert(), [
+                    {"delivery_id": r["id"], "subscriber_id": r["subscriber_id"], "type": r["status"],
+                     "at": now, "provider": r.get("provider"), "data": {"error": r["error"]}}
+                    for r in problems
+                ])
 
     # -- newsletters ----------------------------------------------------------
 
