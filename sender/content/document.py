@@ -61,7 +61,8 @@ class Exercise:
 
 @dataclass(frozen=True)
 class Figure:
-    """A picture or video. ``src`` is None when the article lost the media."""
+    """A picture or video. ``src`` is None when the article lost the media;
+    it may be relative (the pipeline resolves it against ``Document.base_url``)."""
 
     caption: str
     src: str | None = None
@@ -81,6 +82,9 @@ class Document:
     chrome: list[str] = field(default_factory=list)  # removed site text, for the report only
     notes: list[str] = field(default_factory=list)
     source_format: str = "text"
+    # Where the article lives on the web (<base>, canonical URL, --base-url):
+    # relative image addresses are resolved against it before lessons are written.
+    base_url: str = ""
 
 
 def block_texts(block: Block) -> list[str]:

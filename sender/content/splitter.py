@@ -1,23 +1,33 @@
 """Turning a Document into an ordered list of lessons.
 
-Default: one lesson per top-level section. The text before the first
-section (the introduction) is lesson 1 unless it is only a sentence or two;
-wrap-up sections ("Closing Thoughts", "Conclusion") and the call to action
-in them close the last lesson instead of becoming a thin lesson of their own.
+The outline level is read from the whole document: the highest heading
+level that occurs more than once (the title is not in the blocks). Each
+section at that level is a lesson, sized for an inbox by default:
+
+- the text before the first section (the introduction) is lesson 1 unless
+  it is only a sentence or two, which then leads into the first section;
+- a section over ``SECTION_WORDS_MAX`` is split at its sub-headings (at
+  paragraphs only when it has none and is longer still);
+- a section under ``SECTION_WORDS_MIN`` joins its smaller neighbour;
+- wrap-up sections ("Closing Thoughts", "Conclusion") and the call to action
+  in them close the last lesson instead of becoming a thin lesson of their own;
+- never more than ``MAX_LESSONS`` lessons.
 
 With an explicit lesson count, or when the article has no headings, the
 cut points are chosen by dynamic programming over the block boundaries:
-cutting before a section is free, before a sub-heading cheap, between
-paragraphs dearer, and never inside a block (lists, call-outs and exercise
-blocks are single blocks) nor right after a heading, a figure's sentence, or
-a paragraph that ends with a colon. The cost of a split is its imbalance in
-reading time plus the cost of its cuts.
+cutting before a section is free, before a sub-heading cheap (the deeper,
+the dearer), between paragraphs dearer, and never inside a block (lists,
+call-outs and exercise blocks are single blocks) nor right after a heading,
+before a figure, or after a paragraph that ends with a colon. The cost of a
+split is its imbalance in reading time plus the cost of its cuts.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import statistics
+from collections import Counter
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
@@ -40,11 +50,16 @@ from sender.content.structure import is_closing_heading
 
 WORDS_PER_MINUTE = 200
 WORDS_PER_LESSON_WITHOUT_HEADINGS = 350  # under a two-minute read: short emails get read
+SECTION_WORDS_MAX = 1200  # about six minutes: longer sections are split at sub-headings
+SECTION_WORDS_MIN = 150  # under a minute: too little for an email of its own
+MAX_LESSONS = 100
 _MIN_INTRO_WORDS = 40
-_MAX_LESSONS = 30
+_SHORT_FRACTION = 0.5  # of the median lesson: shorter than that is out of step with the article
+# Without sub-headings a long section is cut between paragraphs only past this.
+_PARAGRAPH_SPLIT_WORDS = 1500
 
 _CUT_SECTION = 0.0
-_CUT_SUBSECTION = 1.0
+_CUT_PER_LEVEL = 1.0  # a cut one level below the sections costs 1, two levels 2 ...
 _CUT_PARAGRAPH = 3.0
 _CUT_BEFORE_LIST = 5.0
 _IMBALANCE_WEIGHT = 10.0
@@ -70,20 +85,30 @@ class Lesson:
 class SplitPlan:
     lessons: list[Lesson]
     notes: list[str]
+    section_level: int | None = None  # heading level of the sections, None without headings
+
+
+def section_level(blocks: list[Block]) -> int | None:
+    """The highest heading level that occurs more than once (or the only one there is)."""
+    counts = Counter(b.level for b in blocks if isinstance(b, Heading))
+    if not counts:
+        return None
+    repeated = [level for level, count in counts.items() if count > 1]
+    return min(repeated) if repeated else min(counts)
 
 
 def split_document(doc: Document, lessons: int | None = None) -> SplitPlan:
-    if lessons is not None and not 1 <= lessons <= _MAX_LESSONS:
-        raise ContentError(f"--lessons must be between 1 and {_MAX_LESSONS}, not {lessons}")
+    if lessons is not None and not 1 <= lessons <= MAX_LESSONS:
+        raise ContentError(f"--lessons must be between 1 and {MAX_LESSONS}, not {lessons}")
     blocks = doc.blocks
     if not any(isinstance(b, Heading | Paragraph | ListBlock | Callout | Exercise) for b in blocks):
         raise ContentError("the article has no text left after removing site chrome")
     notes: list[str] = []
-    costs = _cut_costs(blocks)
-    has_sections = any(isinstance(b, Heading) and b.level == 1 for b in blocks)
-    if not has_sections:
+    level = section_level(blocks)
+    costs = _cut_costs(blocks, level)
+    if level is None:
         total = word_count(blocks)
-        count = lessons or max(1, min(_MAX_LESSONS, round(total / WORDS_PER_LESSON_WITHOUT_HEADINGS)))
+        count = lessons or max(1, min(MAX_LESSONS, round(total / WORDS_PER_LESSON_WITHOUT_HEADINGS)))
         cuts = _best_cuts(blocks, costs, count)
         notes.append(
             f"no headings found; split by length into {len(cuts) + 1} "
@@ -96,7 +121,15 @@ def split_document(doc: Document, lessons: int | None = None) -> SplitPlan:
             # a one-line intro leads into the first section instead of being a lesson
             costs[section_cuts[0]] = math.inf
             section_cuts = section_cuts[1:]
-        if lessons is None or lessons == len(section_cuts) + 1:
+        if lessons is None:
+            cuts = _sized(blocks, costs, section_cuts)
+            if len(cuts) + 1 > MAX_LESSONS:
+                notes.append(
+                    f"the article has {len(cuts) + 1} lesson-sized parts; made {MAX_LESSONS} "
+                    "lessons balanced by reading time (pass --lessons to choose)"
+                )
+                cuts = _best_cuts(blocks, costs, MAX_LESSONS)
+        elif lessons == len(section_cuts) + 1:
             cuts = section_cuts
         else:
             cuts = _best_cuts(blocks, costs, lessons)
@@ -109,31 +142,90 @@ def split_document(doc: Document, lessons: int | None = None) -> SplitPlan:
             f"cannot make {lessons} lessons: the article has only {len(cuts) + 1} places "
             "where it can be cut without splitting a list, call-out or exercise"
         )
-    return SplitPlan(_lessons(doc, blocks, cuts), notes)
+    return SplitPlan(_lessons(doc, blocks, cuts, level), notes, level)
 
 
-def _cut_costs(blocks: list[Block]) -> list[float]:
+def _is_section(block: Block, level: int | None) -> bool:
+    return isinstance(block, Heading) and level is not None and block.level <= level
+
+
+def _cut_costs(blocks: list[Block], level: int | None) -> list[float]:
     """costs[i] = cost of starting a lesson at block i (inf = never)."""
     costs = [math.inf] * len(blocks)
     closing = False
     for i, block in enumerate(blocks):
-        if isinstance(block, Heading) and block.level == 1:
-            closing = is_closing_heading(block.text)
+        if _is_section(block, level):
+            closing = is_closing_heading(block.text)  # type: ignore[union-attr]
         if i == 0 or closing:
             continue  # the wrap-up stays with the lesson before it
         previous = blocks[i - 1]
         if isinstance(previous, Heading) or isinstance(block, Figure):
             continue
         introduces = isinstance(previous, Paragraph) and plain_text(previous.text).endswith(":")
-        if introduces and not (isinstance(block, Heading) and block.level == 1):
+        if introduces and not _is_section(block, level):
             continue  # "... include:" belongs with what it introduces
         if isinstance(block, Heading):
-            costs[i] = _CUT_SECTION if block.level == 1 else _CUT_SUBSECTION
+            depth = block.level - level if level is not None else 1
+            costs[i] = _CUT_SECTION if depth <= 0 else min(_CUT_PER_LEVEL * depth, _CUT_PARAGRAPH - 0.5)
         elif isinstance(block, ListBlock):
             costs[i] = _CUT_BEFORE_LIST
         else:
             costs[i] = _CUT_PARAGRAPH
     return costs
+
+
+def _sized(blocks: list[Block], costs: list[float], section_cuts: list[int]) -> list[int]:
+    """Default cuts: one lesson per section, long ones split, short ones joined."""
+    words = [word_count([block]) for block in blocks]
+    bounds = [0, *section_cuts, len(blocks)]
+    cuts: list[int] = []
+    for start, end in pairwise(bounds):
+        if start:
+            cuts.append(start)
+        size = sum(words[start:end])
+        if size <= SECTION_WORDS_MAX:
+            continue
+        inner = costs[start:end]
+        inner[0] = math.inf  # the section's own start is already a cut
+        if not any(cost < _CUT_PARAGRAPH for cost in inner):
+            if size <= _PARAGRAPH_SPLIT_WORDS:
+                continue
+        else:
+            inner = [cost if cost < _CUT_PARAGRAPH else math.inf for cost in inner]
+        parts = math.ceil(size / SECTION_WORDS_MAX)
+        cuts.extend(start + cut for cut in _best_cuts(blocks[start:end], inner, parts))
+    return _joined(words, cuts, costs)
+
+
+def _joined(words: list[int], cuts: list[int], costs: list[float]) -> list[int]:
+    """Join each short lesson to a neighbour, smallest first.
+
+    Short means under SECTION_WORDS_MIN and under half the median lesson:
+    an article written in short sections keeps its outline, while a stray
+    one-paragraph section among long ones joins a neighbour. The cut that
+    goes is one inside a section if there is one, else the one that joins
+    the smaller neighbour.
+    """
+    cuts = sorted(cuts)
+    bounds = [0, *cuts, len(words)]
+    sizes = [sum(words[a:b]) for a, b in pairwise(bounds)]
+    limit = min(SECTION_WORDS_MIN, _SHORT_FRACTION * statistics.median(sizes))
+    while cuts:
+        smallest = min(range(len(sizes)), key=sizes.__getitem__)
+        if sizes[smallest] >= limit:
+            break
+        before = sizes[smallest - 1] if smallest > 0 else math.inf
+        after = sizes[smallest + 1] if smallest + 1 < len(sizes) else math.inf
+        # cuts[i - 1] starts lesson i: dropping it joins lesson i to the one before
+        options = [i for i in (smallest - 1, smallest) if 0 <= i < len(cuts)]
+        inner = [i for i in options if costs[cuts[i]] > _CUT_SECTION]
+        if len(inner) == 1:
+            keep = inner[0]
+        else:
+            keep = smallest - 1 if before <= after else smallest
+        sizes[keep] += sizes.pop(keep + 1)
+        del cuts[keep]
+    return cuts
 
 
 def _best_cuts(blocks: list[Block], costs: list[float], count: int) -> list[int]:
@@ -171,13 +263,13 @@ def _best_cuts(blocks: list[Block], costs: list[float], count: int) -> list[int]
     return sorted(cuts)
 
 
-def _lessons(doc: Document, blocks: list[Block], cuts: list[int]) -> list[Lesson]:
+def _lessons(doc: Document, blocks: list[Block], cuts: list[int], level: int | None) -> list[Lesson]:
     bounds = [0, *cuts, len(blocks)]
-    section_of = _section_headings(blocks)
+    section_of = _section_headings(blocks, level)
     drafts: list[tuple[str, list[Block]]] = []
     for start, end in pairwise(bounds):
         body = blocks[start:end]
-        subject, body = _subject(doc, body, section_of[start], start == 0)
+        subject, body = _subject(doc, body, section_of[start], start == 0, level)
         drafts.append((subject, body))
     subjects = _unique([subject for subject, _ in drafts])
     total = len(drafts)
@@ -201,31 +293,40 @@ def _lessons(doc: Document, blocks: list[Block], cuts: list[int]) -> list[Lesson
     return lessons
 
 
-def _section_headings(blocks: list[Block]) -> list[Heading | None]:
+def _section_headings(blocks: list[Block], level: int | None) -> list[Heading | None]:
     current: Heading | None = None
     out: list[Heading | None] = []
     for block in blocks:
-        if isinstance(block, Heading) and block.level == 1:
+        if isinstance(block, Heading) and _is_section(block, level):
             current = block
         out.append(current)
     return out
 
 
+def _heading_subject(text: str) -> str:
+    return plain_text(text).strip().rstrip(":").strip()
+
+
 def _subject(
-    doc: Document, body: list[Block], section: Heading | None, first: bool
+    doc: Document, body: list[Block], section: Heading | None, first: bool, level: int | None
 ) -> tuple[str, list[Block]]:
     """The lesson's subject, and its body without the heading used for it."""
     head = body[0]
     if isinstance(head, Heading):
-        text = plain_text(head.text)
-        if head.level > 1 and section is not None:
-            combined = f"{plain_text(section.text)}: {text}"
+        text = _heading_subject(head.text)
+        if not _is_section(head, level) and section is not None:
+            combined = f"{_heading_subject(section.text)}: {text}"
             text = combined if len(combined) <= 60 else text
         return subject_from(text), body[1:]
-    if first and doc.title:
-        return subject_from(doc.title), body
+    if first:
+        # A short introduction joined to the first section: the lesson is about that section.
+        at = next((i for i, b in enumerate(body) if _is_section(b, level)), None)
+        if at is not None and word_count(body[:at]) < word_count(body[at:]) / 2:
+            return subject_from(_heading_subject(body[at].text)), body  # type: ignore[union-attr]
+        if doc.title:
+            return subject_from(doc.title), body
     if section is not None:
-        return subject_from(f"{plain_text(section.text)}, continued"), body
+        return subject_from(_heading_subject(section.text)), body  # _unique numbers the parts
     if doc.title and any(isinstance(b, Heading) for b in doc.blocks):
         return subject_from(doc.title), body  # more of the introduction; _unique numbers it
     opening = next((plain_text(b.text) for b in body if isinstance(b, Paragraph)), "")

@@ -39,7 +39,7 @@ def test_asked_count_balances_reading_time(seed: Path) -> None:
 
 
 def test_impossible_counts_are_errors(seed: Path, fixtures: Path) -> None:
-    with pytest.raises(ContentError, match="between 1 and 30"):
+    with pytest.raises(ContentError, match="between 1 and 100"):
         split_document(read_article(seed), 0)
     # nine paragraphs give at most nine lessons
     with pytest.raises(ContentError, match=r"cannot make 12 lessons: .* only 9 places"):
