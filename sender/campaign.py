@@ -15,6 +15,7 @@ import frontmatter
 import yaml
 
 from sender.errors import DripError
+from sender.naming import lesson_order
 from sender.schedule import Timing, due_after, parse_weekdays, parse_window, zone
 
 SETTINGS_FILE = "campaign.toml"
@@ -158,7 +159,7 @@ def load_campaign(path: Path) -> Campaign:
         settings = tomllib.loads(settings_file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise CampaignError(f"{settings_file}: {exc}") from None
-    files = sorted(p for p in path.glob("*.md") if p.name[0].isdigit())
+    files = sorted((p for p in path.glob("*.md") if p.name[0].isdigit()), key=lesson_order)
     if not files:
         raise CampaignError(f"{path}: no lesson files (NN-name.md)")
     lessons = tuple(load_lesson(p, i) for i, p in enumerate(files, start=1))

@@ -89,28 +89,78 @@ def settings_cmd() -> None:
 
 @app.command()
 def split(
-    article: Annotated[Path, typer.Argument(help="The article: .txt, .md or .html.")],
+    article: Annotated[str, typer.Argument(help="A .txt, .md or .html file, or an http(s) URL.")],
     campaign: Annotated[str, typer.Option("--campaign", "-c", help="Campaign slug (folder name).")],
     lessons: Annotated[int | None, typer.Option(help="How many lessons (default: one per section).")]
     = None,
     fmt: Annotated[str | None, typer.Option("--format", help="txt, md or html (default: by extension).")]
     = None,
+    title: Annotated[str | None, typer.Option(help="Course title (default: the article's).")] = None,
+    base_url: Annotated[str | None, typer.Option(
+        "--base-url", help="Where the article is published: relative image addresses resolve against it.")]
+    = None,
+    encoding: Annotated[str | None, typer.Option(
+        help="The article's text encoding, e.g. iso-8859-2 (default: detected).")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the outline, the lesson plan and the removed site text; write nothing.")]
+    = False,
     force: Annotated[bool, typer.Option(help="Overwrite lesson files edited by hand.")] = False,
 ) -> None:
     """Split an article into a campaign folder of lesson files."""
-    if not article.is_file():
-        raise DripError(f"article file not found: {article}")
-    from sender.content import split_article
+    from dataclasses import replace
 
-    target = settings().path("campaigns_dir") / campaign
-    report = split_article(article, target, lessons=lessons, fmt=fmt, force=force)
+    from sender.content import split_article
+    from sender.content.pipeline import campaign_folder
+    from sender.content.readers import Source
+
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise DripError(f"--base-url {base_url!r}: expected an http:// or https:// address")
+    target = campaign_folder(settings().path("campaigns_dir"), campaign)
+    from sender.content.fetch import fetch_article, is_url
+
+    if is_url(article):
+        source = replace(fetch_article(article, fmt), encoding=encoding)
+    else:
+        path = Path(article)
+        if not path.is_file():
+            raise DripError(f"article file not found: {path}")
+        source = Source.from_file(path, fmt, encoding)
+    report = split_article(
+        source, target, lessons=lessons, force=force, title=title, base_url=base_url, dry_run=dry_run
+    )
     out = console()
     for note in report.notes:
-        out.print(f"note: {note}")
-    for path in report.lesson_files:
-        out.print(f"wrote {path}")
+        out.print(f"note: {note}", markup=False, highlight=False)
+    if dry_run:
+        _print_plan(report)
+    else:
+        for path in report.lesson_files:
+            out.print(f"wrote {path}", markup=False, highlight=False)
     if _print_findings(report.findings):
         raise typer.Exit(1)
+
+
+def _print_plan(report: Any) -> None:
+    """`drip split --dry-run`: what the splitter saw and what it would write."""
+    from rich.markup import escape
+
+    out = console()
+    out.print(f"[bold]{escape(report.title)}[/]  (dry run: nothing written)")
+    out.print("\n[bold]Outline[/] (* = a section the lessons follow)")
+    for entry in report.outline:
+        mark = "*" if entry.section else " "
+        where = f"line {entry.line}" if entry.line else ""
+        out.print(f" {mark} {'  ' * (entry.level - 1)}{escape(entry.text)}  "
+                  f"[dim]h{entry.level}, {entry.words} words {where}[/]")  # fmt: skip
+    if not report.outline:
+        out.print("  (no headings: lessons are cut by length)")
+    out.print(f"\n[bold]Lessons[/] ({len(report.lessons)}) into {escape(str(report.campaign_dir))}")
+    for lesson, path in zip(report.lessons, report.lesson_files, strict=True):
+        out.print(f"  {path.name}  [dim]{lesson.words} words[/]")
+        out.print(f"      {escape(lesson.subject)}")
+    out.print(f"\n[bold]Site text removed[/] ({len(report.chrome)})")
+    for text in report.chrome:
+        out.print(f"  - {escape(text)}")
 
 
 def _print_findings(findings: list[Any]) -> int:

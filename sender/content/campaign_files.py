@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sender.content.errors import ContentError, HandEditedError
+from sender.naming import lesson_order
 
 MANIFEST = ".split-manifest.json"
 CAMPAIGN_TOML = "campaign.toml"
@@ -37,8 +38,10 @@ def sha256(data: bytes) -> str:
 
 
 def lesson_files(campaign_dir: Path) -> list[Path]:
-    """Lesson files in send order (sorted by name)."""
-    return sorted(p for p in campaign_dir.iterdir() if p.is_file() and LESSON_FILE.match(p.name))
+    """Lesson files in send order."""
+    return sorted(
+        (p for p in campaign_dir.iterdir() if p.is_file() and LESSON_FILE.match(p.name)), key=lesson_order
+    )
 
 
 @dataclass

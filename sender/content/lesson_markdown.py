@@ -76,4 +76,5 @@ def slugify(text: str, limit: int = 48) -> str:
 
 
 def lesson_filename(lesson: Lesson) -> str:
-    return f"{lesson.position:02d}-{slugify(lesson.subject)}.md"
+    width = max(2, len(str(lesson.total)))  # names sort in send order: 001- … 100-
+    return f"{lesson.position:0{width}d}-{slugify(lesson.subject)}.md"

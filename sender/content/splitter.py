@@ -63,6 +63,7 @@ _CUT_PER_LEVEL = 1.0  # a cut one level below the sections costs 1, two levels 2
 _CUT_PARAGRAPH = 3.0
 _CUT_BEFORE_LIST = 5.0
 _IMBALANCE_WEIGHT = 10.0
+_MAX_SEGMENT = 4.0  # times the mean lesson: a segment this long is never the best choice
 
 
 @dataclass
@@ -128,7 +129,9 @@ def split_document(doc: Document, lessons: int | None = None) -> SplitPlan:
                     f"the article has {len(cuts) + 1} lesson-sized parts; made {MAX_LESSONS} "
                     "lessons balanced by reading time (pass --lessons to choose)"
                 )
-                cuts = _best_cuts(blocks, costs, MAX_LESSONS)
+                chosen = set(cuts)
+                cuts = _best_cuts(blocks, [c if i in chosen else math.inf for i, c in enumerate(costs)],
+                                  MAX_LESSONS)  # fmt: skip
         elif lessons == len(section_cuts) + 1:
             cuts = section_cuts
         else:
@@ -219,10 +222,7 @@ def _joined(words: list[int], cuts: list[int], costs: list[float]) -> list[int]:
         # cuts[i - 1] starts lesson i: dropping it joins lesson i to the one before
         options = [i for i in (smallest - 1, smallest) if 0 <= i < len(cuts)]
         inner = [i for i in options if costs[cuts[i]] > _CUT_SECTION]
-        if len(inner) == 1:
-            keep = inner[0]
-        else:
-            keep = smallest - 1 if before <= after else smallest
+        keep = inner[0] if len(inner) == 1 else (smallest - 1 if before <= after else smallest)
         sizes[keep] += sizes.pop(keep + 1)
         del cuts[keep]
     return cuts
@@ -248,7 +248,9 @@ def _best_cuts(blocks: list[Block], costs: list[float], count: int) -> list[int]
     for k in range(1, count + 1):
         for j in range(1, len(points)):
             cut_cost = costs[points[j]] if j < len(points) - 1 else 0.0
-            for i in range(j):
+            for i in range(j - 1, -1, -1):
+                if i < j - 1 and prefix[points[j]] - prefix[points[i]] > _MAX_SEGMENT * mean:
+                    break  # a segment this long costs more than any split worth having
                 if best[k - 1][i] == math.inf:
                     continue
                 total = best[k - 1][i] + segment(i, j) + cut_cost

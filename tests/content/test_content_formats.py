@@ -91,7 +91,12 @@ def test_plain_text_with_numbered_headings(fixtures: Path, tmp_path: Path) -> No
 
 def test_article_without_headings_is_split_by_length(fixtures: Path, tmp_path: Path) -> None:
     report = split_article(fixtures / "no-headings.txt", tmp_path / "plain")
-    assert report.notes == ["no headings found; split by length into 2 lessons of about 267 words"]
+    assert report.notes == [
+        "no title found in the article; the course is named after its first sentence "
+        "('Most people who start strength training quit within three…'); pass --title to name it",
+        "no headings found; split by length into 2 lessons of about 267 words",
+    ]
+    assert report.title == report.lessons[0].subject  # not the file name
     words = [lesson.words for lesson in report.lessons]
     assert len(words) == 2 and abs(words[0] - words[1]) < 60
     assert len({lesson.subject for lesson in report.lessons}) == 2

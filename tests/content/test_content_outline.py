@@ -1,0 +1,115 @@
+"""The outline and sizing rules of the splitter, on small documents built here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sender.campaign import load_campaign
+from sender.content import split_article
+from sender.content.document import Document, Heading, Paragraph
+from sender.content.splitter import MAX_LESSONS, SECTION_WORDS_MAX, section_level, split_document
+
+
+def words(n: int, word: str = "word") -> Paragraph:
+    return Paragraph(" ".join([word] * n) + ".")
+
+
+def doc(*blocks: Heading | Paragraph, title: str = "A Title") -> Document:
+    return Document(title=title, blocks=list(blocks))
+
+
+def subjects(document: Document, lessons: int | None = None) -> list[str]:
+    return [lesson.subject for lesson in split_document(document, lessons).lessons]
+
+
+def test_outline_level_is_the_highest_level_that_repeats() -> None:
+    # A lone subtitle heading above the sections does not make the whole article one section.
+    article = doc(
+        Heading(1, "A subtitle"), words(200),
+        Heading(2, "First"), words(300), Heading(2, "Second"), words(300), Heading(2, "Third"), words(300),
+    )  # fmt: skip
+    assert section_level(article.blocks) == 2
+    assert subjects(article) == ["A subtitle", "First", "Second", "Third"]
+
+
+def test_long_section_is_split_at_its_sub_headings() -> None:
+    article = doc(
+        words(200),
+        Heading(1, "Short one"), words(400),
+        Heading(1, "Long one"), words(300),
+        Heading(2, "Part A"), words(500), Heading(2, "Part B"), words(500),
+    )  # fmt: skip
+    got = subjects(article)
+    assert got[:2] == ["A Title", "Short one"]
+    assert len(got) == 4 and got[2] == "Long one" and got[3].endswith("Part B")
+    assert all(lesson.words <= SECTION_WORDS_MAX for lesson in split_document(article).lessons)
+
+
+def test_section_without_sub_headings_is_left_whole_up_to_a_point() -> None:
+    one_block = doc(words(200), Heading(1, "A"), words(1300), Heading(1, "B"), words(400))
+    assert subjects(one_block) == ["A Title", "A", "B"]
+    paragraphs = [words(100) for _ in range(30)]  # 3,000 words, no sub-heading
+    long = doc(words(200), Heading(1, "A"), *paragraphs, Heading(1, "B"), words(400))
+    got = subjects(long)
+    assert got == ["A Title", "A", "A (part 2)", "A (part 3)", "B"]  # never "A, continued"
+
+
+def test_a_short_section_joins_a_neighbour_but_short_articles_keep_their_outline() -> None:
+    stray = doc(
+        words(300), Heading(1, "One"), words(400), Heading(1, "Tiny"), words(30),
+        Heading(1, "Two"), words(500), Heading(1, "Three"), words(400),
+    )  # fmt: skip
+    assert subjects(stray) == ["A Title", "One", "Two", "Three"]  # "Tiny" joined the smaller neighbour
+    lesson = split_document(stray).lessons[1]
+    assert any(isinstance(b, Heading) and b.text == "Tiny" for b in lesson.blocks)
+    short = doc(words(90), *[b for n in range(5) for b in (Heading(1, f"S{n}"), words(90))])
+    assert subjects(short) == ["A Title", "S0", "S1", "S2", "S3", "S4"]
+
+
+def test_short_introduction_names_the_first_lesson_by_its_section() -> None:
+    article = doc(words(60), Heading(1, "Getting started"), words(400), Heading(1, "Next"), words(400))
+    plan = split_document(article)
+    assert [lesson.subject for lesson in plan.lessons] == ["Getting started", "Next"]
+    assert plan.lessons[0].blocks[0] == words(60)  # the introduction still opens the lesson
+
+
+def test_asked_count_prefers_higher_headings() -> None:
+    article = doc(
+        Heading(1, "A"), words(500), Heading(3, "A deep"), words(100), Heading(2, "A mid"), words(400)
+    )
+    # Cutting at "A deep" balances the halves exactly; "A mid", one level higher, wins anyway.
+    assert subjects(article, 2) == ["A", "A: A mid"]
+
+
+def test_subjects_are_headings_without_trailing_colons_or_cut_words() -> None:
+    article = doc(
+        words(200),
+        Heading(1, "Usage:"), words(400),
+        Heading(1, "A heading that goes on and on well past what any phone shows in a subject"), words(400),
+    )  # fmt: skip
+    got = subjects(article)
+    assert got[1] == "Usage" and "::" not in " ".join(got)
+    assert got[2].endswith("…") and len(got[2]) <= 60
+    assert "A heading that goes on and on well past what any phone shows".startswith(got[2][:-1])
+
+
+def test_never_more_than_max_lessons(tmp_path: Path) -> None:
+    blocks: list[Heading | Paragraph] = []
+    for n in range(MAX_LESSONS + 20):
+        blocks += [Heading(1, f"Section {n}"), words(200)]
+    plan = split_document(doc(*blocks))
+    assert len(plan.lessons) == MAX_LESSONS
+    assert "made 100 lessons" in plan.notes[0]
+
+
+def test_lesson_files_of_long_courses_load_in_send_order(tmp_path: Path) -> None:
+    text = "My Course\n\nIntro paragraph with enough words to be a lesson of its own here.\n\n" + "".join(
+        f"Section number {n}\n\n" + " ".join(["text"] * 160) + ".\n\n" for n in range(1, 101)
+    )
+    article = tmp_path / "long.txt"
+    article.write_text(text, "utf-8")
+    report = split_article(article, tmp_path / "campaigns" / "long")
+    names = [path.name for path in report.lesson_files]
+    assert len(names) == MAX_LESSONS and names[0].startswith("001-") and names[99].startswith("100-")
+    loaded = load_campaign(tmp_path / "campaigns" / "long")
+    assert [lesson.subject for lesson in loaded.lessons] == [lesson.subject for lesson in report.lessons]
