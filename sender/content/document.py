@@ -64,10 +64,11 @@ class Figure:
     """A picture or video. ``src`` is None when the article lost the media;
     it may be relative (the pipeline resolves it against ``Document.base_url``)."""
 
-    caption: str
+    caption: str  # the alternative text
     src: str | None = None
     kind: Literal["image", "video"] = "image"
     line: int | None = None
+    legend: str = ""  # a caption shown under the picture (an HTML <figcaption>)
 
 
 Block = Heading | Paragraph | ListBlock | Callout | Exercise | Figure
@@ -96,8 +97,8 @@ def block_texts(block: Block) -> list[str]:
             return list(items)
         case Exercise(fields=fields, cues=cues):
             return [value for _, value in fields] + list(cues)
-        case Figure():
-            return []  # captions of missing media are not emailed
+        case Figure(src=src, legend=legend):
+            return [legend] if src and legend else []  # captions of missing media are not emailed
     return []
 
 

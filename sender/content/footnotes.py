@@ -79,3 +79,48 @@ class MarkerFinder:
             return (m.group("gp") or "") + self._sentinels(numbers)
 
         return _MARKER.sub(replace, text)
+
+
+# reStructuredText (PEP sources, Sphinx): ``[3]_`` cites ``.. [3] text``; ``[#]_`` / ``[#name]_``
+# are auto-numbered and ``[*]_`` auto-symbol notes, matched to their definitions in order.
+RST_DEFINITION = re.compile(r"^\.\.\s+\[(\d+|#[\w-]*|\*)\]\s*(.*)$")
+_RST_MARKER = re.compile(r"\s?\[(\d+|#[\w-]*|\*)\]_(?![\w])")
+
+
+class RstNotes:
+    """Labels of ``.. [n]`` definitions, and their ``[n]_`` uses turned into sentinels."""
+
+    def __init__(self) -> None:
+        self._labels: dict[str, int] = {}
+        self._anonymous: dict[str, list[int]] = {"#": [], "*": []}
+        self._used: dict[str, int] = {"#": 0, "*": 0}
+
+    def define(self, label: str, index: int) -> None:
+        """Record that the definition labelled ``label`` is reference ``index`` (1-based)."""
+        if label in self._anonymous:
+            self._anonymous[label].append(index)
+        else:
+            self._labels[label] = index
+
+    def __bool__(self) -> bool:
+        return bool(self._labels) or any(self._anonymous.values())
+
+    def _index(self, label: str) -> int | None:
+        if label in self._anonymous:
+            pool, used = self._anonymous[label], self._used[label]
+            self._used[label] = used + 1
+            return pool[used] if used < len(pool) else None
+        return self._labels.get(label)
+
+    def mark(self, text: str) -> str:
+        def replace(m: re.Match[str]) -> str:
+            index = self._index(m.group(1))
+            return footnote_sentinel(index) if index else m.group(0)
+
+        return _RST_MARKER.sub(replace, text)
+
+
+def plain_rst_markers(text: str) -> str:
+    """``[6]_`` inside a note's own text becomes a plain ``[6]``."""
+    return _RST_MARKER.sub(lambda m: f" [{m.group(1)}]" if m.group(0).startswith(" ") else f"[{m.group(1)}]",
+                           text)  # fmt: skip

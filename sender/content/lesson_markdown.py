@@ -34,7 +34,7 @@ def body_markdown(blocks: list[Block]) -> str:
                 if cues:
                     parts.append(f"**{cues_label}:**" if cues_label else "")
                     parts.append(_list(cues, ordered=False))
-            case Figure(caption=caption, src=src, kind=kind):
+            case Figure(caption=caption, src=src, kind=kind, legend=legend):
                 # Media the article still links to is kept; lost media is dropped
                 # (split reported its caption on the source article). Email
                 # clients cannot play video, so a video becomes a link.
@@ -43,6 +43,8 @@ def body_markdown(blocks: list[Block]) -> str:
                         parts.append(f"[▶ Watch the video{': ' + caption if caption else ''}]({src})")
                     else:
                         parts.append(f"![{caption}]({src})")
+                    if legend:
+                        parts.append(legend if "*" in legend else f"*{legend}*")
     return "\n\n".join(part for part in parts if part) + "\n"
 
 

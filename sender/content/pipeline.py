@@ -84,7 +84,8 @@ def source_findings(doc: Document, article_copy: Path) -> list[Finding]:
         if not isinstance(block, Figure) or (block.src or "").startswith(_WEB):
             continue
         what = "video" if block.kind == "video" else "picture"
-        label = f' "{block.caption}"' if block.caption else ""
+        caption = plain_text(block.legend or block.caption)
+        label = f' "{caption}"' if caption else ""
         if block.src and not block.src.startswith("data:"):
             message = (
                 f"{what}{label} has a relative address ({block.src}) and the article gives no base URL; "

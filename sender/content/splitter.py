@@ -51,9 +51,10 @@ from sender.content.structure import is_closing_heading
 WORDS_PER_MINUTE = 200
 WORDS_PER_LESSON_WITHOUT_HEADINGS = 350  # under a two-minute read: short emails get read
 SECTION_WORDS_MAX = 1200  # about six minutes: longer sections are split at sub-headings
-SECTION_WORDS_MIN = 150  # under a minute: too little for an email of its own
+SECTION_WORDS_MIN = 120  # under a minute: too little for an email of its own
 MAX_LESSONS = 100
 _MIN_INTRO_WORDS = 40
+_FIGURE_WORDS = 40  # about 12 seconds of reading, what reading-time estimates give a picture
 _SHORT_FRACTION = 0.5  # of the median lesson: shorter than that is out of step with the article
 # Without sub-headings a long section is cut between paragraphs only past this.
 _PARAGRAPH_SPLIT_WORDS = 1500
@@ -148,6 +149,11 @@ def split_document(doc: Document, lessons: int | None = None) -> SplitPlan:
     return SplitPlan(_lessons(doc, blocks, cuts, level), notes, level)
 
 
+def _reading_words(block: Block) -> int:
+    """Size for balancing lessons: a picture takes as long to look at as a few sentences."""
+    return _FIGURE_WORDS if isinstance(block, Figure) and block.src else word_count([block])
+
+
 def _is_section(block: Block, level: int | None) -> bool:
     return isinstance(block, Heading) and level is not None and block.level <= level
 
@@ -179,7 +185,7 @@ def _cut_costs(blocks: list[Block], level: int | None) -> list[float]:
 
 def _sized(blocks: list[Block], costs: list[float], section_cuts: list[int]) -> list[int]:
     """Default cuts: one lesson per section, long ones split, short ones joined."""
-    words = [word_count([block]) for block in blocks]
+    words = [_reading_words(block) for block in blocks]
     bounds = [0, *section_cuts, len(blocks)]
     cuts: list[int] = []
     for start, end in pairwise(bounds):
@@ -234,7 +240,7 @@ def _best_cuts(blocks: list[Block], costs: list[float], count: int) -> list[int]
     count = min(count, len(allowed) + 1)
     prefix = [0]
     for block in blocks:
-        prefix.append(prefix[-1] + word_count([block]))
+        prefix.append(prefix[-1] + _reading_words(block))
     mean = max(prefix[-1] / count, 1)
     points = [0, *allowed, len(blocks)]
 

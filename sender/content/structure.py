@@ -23,6 +23,7 @@ from sender.content.document import (
     Paragraph,
 )
 from sender.content.inline import plain_text
+from sender.content.template_tags import protect_literal_templates
 
 # "PRO TIP: ...", "**NOTE:** ...": a label in capitals followed by a colon.
 _CALLOUT = re.compile(r"^(?:\*\*)?([A-Z][A-Z’' ]{1,24}[A-Z])(?::\*\*|\*\*:|:)\s+(\S.*)$", re.S)
@@ -42,11 +43,15 @@ _CITATION_HINTS = re.compile(
 )
 
 
-# Headings of the wrap-up section that closes the last lesson.
+# Headings of the wrap-up section that closes the last lesson, and of back matter
+# (thanks, the authors' addresses, the licence), which is no lesson of its own.
 _CLOSING_HEADING = re.compile(
     r"(?:closing|final|last|concluding) (?:thoughts|words|remarks)|conclusions?|in conclusion|"
     r"summary|in summary|wrap(?:ping)?[- ]up|(?:the )?bottom line|key takeaways?|takeaways?|"
-    r"next steps|what(?:'|’)s next\??",
+    r"next steps|what(?:'|’)s next\??|"
+    r"acknowledge?ments?|thanks|credits|colophon|about the authors?|"
+    r"authors?(?:'|’)?s? ?(?:addresses|address|contact(?: information)?|information)|"
+    r"(?:full )?copyright(?: statement| notice)?|licen[cs]e",
     re.I,
 )
 
@@ -141,7 +146,7 @@ def drop_chrome(blocks: list[Block]) -> tuple[list[Block], list[str]]:
 def normalize_levels(blocks: list[Block]) -> list[Block]:
     """Renumber heading levels so the shallowest one in use is 1."""
     levels = sorted({b.level for b in blocks if isinstance(b, Heading)})
-    mapping = {level: min(rank + 1, 3) for rank, level in enumerate(levels)}
+    mapping = {level: rank + 1 for rank, level in enumerate(levels)}
     return [replace(b, level=mapping[b.level]) if isinstance(b, Heading) else b for b in blocks]
 
 
@@ -165,12 +170,26 @@ def take_reference_section(blocks: list[Block], references: list[str]) -> tuple[
     return blocks, references
 
 
+def _literal_templates(block: Block) -> Block:
+    """Template syntax an article carries (code samples, site tags) must not reach the
+    lesson renderer's Jinja as code; lesson placeholders like {{ subscriber.first_name }} do."""
+    match block:
+        case Paragraph() | Heading() | Callout():
+            return replace(block, text=protect_literal_templates(block.text))
+        case ListBlock():
+            return replace(block, items=tuple(protect_literal_templates(i) for i in block.items))
+        case Exercise():
+            fields = tuple((label, protect_literal_templates(value)) for label, value in block.fields)
+            return replace(block, fields=fields, cues=tuple(protect_literal_templates(c) for c in block.cues))
+    return block
+
+
 def shape(doc: Document) -> Document:
     """Apply the shared article rules to what a reader produced."""
     blocks, removed = drop_chrome(doc.blocks)
     blocks, bio, marker = split_off_bio(blocks)
     blocks = group_exercises(detect_callouts(blocks))
-    blocks = normalize_levels(blocks)
+    blocks = [_literal_templates(block) for block in normalize_levels(blocks)]
     while blocks and isinstance(blocks[-1], Heading):  # a heading with nothing under it
         blocks.pop()
     doc.blocks = blocks

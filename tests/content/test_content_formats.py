@@ -53,7 +53,8 @@ def test_html_page_with_site_chrome(fixtures: Path, tmp_path: Path) -> None:
     assert any("Great article!" in c for c in report.chrome)
     lessons = [path.read_text("utf-8") for path in report.lesson_files]
     assert "*sitting up straight*" in lessons[0]
-    assert "![The top of the screen should be at eye level.](https://cdn.example.com/" in lessons[1]
+    assert "![Screen at eye level versus laptop on a desk](https://cdn.example.com/" in lessons[1]
+    assert "*The top of the screen should be at eye level.*" in lessons[1]  # the figcaption, shown
     assert "chair-setup.jpg" not in lessons[2]
     assert "[▶ Watch the video: Desk reset routine](https://www.youtube.com/embed/abc123)" in lessons[3]
     assert "1. Stand up and roll your shoulders back five times." in lessons[3]
