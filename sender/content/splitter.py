@@ -8,7 +8,10 @@ section at that level is a lesson, sized for an inbox by default:
   it is only a sentence or two, which then leads into the first section;
 - a section over ``SECTION_WORDS_MAX`` is split at its sub-headings (at
   paragraphs only when it has none and is longer still);
-- a section under ``SECTION_WORDS_MIN`` joins its smaller neighbour;
+- an introduction under ``INTRO_WORDS_MIN`` opens the first section's lesson,
+  and a section under ``SECTION_WORDS_MIN`` joins its smaller neighbour, when
+  they are also under half the median lesson (short sections throughout are
+  the author's choice);
 - wrap-up sections ("Closing Thoughts", "Conclusion") and the call to action
   in them close the last lesson instead of becoming a thin lesson of their own;
 - never more than ``MAX_LESSONS`` lessons.
@@ -51,7 +54,8 @@ from sender.content.structure import is_closing_heading
 WORDS_PER_MINUTE = 200
 WORDS_PER_LESSON_WITHOUT_HEADINGS = 350  # under a two-minute read: short emails get read
 SECTION_WORDS_MAX = 1200  # about six minutes: longer sections are split at sub-headings
-SECTION_WORDS_MIN = 120  # under a minute: too little for an email of its own
+INTRO_WORDS_MIN = 150  # under a minute: an introduction this short is no email of its own
+SECTION_WORDS_MIN = 90  # a section this short is a note, not a lesson, among longer ones
 MAX_LESSONS = 100
 _MIN_INTRO_WORDS = 40
 _FIGURE_WORDS = 40  # about 12 seconds of reading, what reading-time estimates give a picture
@@ -209,20 +213,28 @@ def _sized(blocks: list[Block], costs: list[float], section_cuts: list[int]) -> 
 def _joined(words: list[int], cuts: list[int], costs: list[float]) -> list[int]:
     """Join each short lesson to a neighbour, smallest first.
 
-    Short means under SECTION_WORDS_MIN and under half the median lesson:
-    an article written in short sections keeps its outline, while a stray
-    one-paragraph section among long ones joins a neighbour. The cut that
-    goes is one inside a section if there is one, else the one that joins
-    the smaller neighbour.
+    Short means out of step with the article, under half its median lesson,
+    and under INTRO_WORDS_MIN for the introduction (which then opens the
+    first section's lesson) or SECTION_WORDS_MIN for a section. So an article
+    written in short sections keeps its outline, while a stray one-paragraph
+    section among long ones joins a neighbour. The cut that goes is one
+    inside a section if there is one, else the one that joins the smaller
+    neighbour.
     """
     cuts = sorted(cuts)
     bounds = [0, *cuts, len(words)]
     sizes = [sum(words[a:b]) for a, b in pairwise(bounds)]
-    limit = min(SECTION_WORDS_MIN, _SHORT_FRACTION * statistics.median(sizes))
+    out_of_step = _SHORT_FRACTION * statistics.median(sizes)
+    intro_limit, section_limit = min(INTRO_WORDS_MIN, out_of_step), min(SECTION_WORDS_MIN, out_of_step)
+
+    def short(i: int) -> bool:
+        return sizes[i] < (intro_limit if i == 0 else section_limit)
+
     while cuts:
-        smallest = min(range(len(sizes)), key=sizes.__getitem__)
-        if sizes[smallest] >= limit:
+        candidates = [i for i in range(len(sizes)) if short(i)]
+        if not candidates:
             break
+        smallest = min(candidates, key=sizes.__getitem__)
         before = sizes[smallest - 1] if smallest > 0 else math.inf
         after = sizes[smallest + 1] if smallest + 1 < len(sizes) else math.inf
         # cuts[i - 1] starts lesson i: dropping it joins lesson i to the one before
@@ -320,19 +332,20 @@ def _subject(
 ) -> tuple[str, list[Block]]:
     """The lesson's subject, and its body without the heading used for it."""
     head = body[0]
+    if first:
+        # A short opening (an introduction, an abstract) joined to the first section:
+        # the lesson is about that section.
+        at = next((i for i, b in enumerate(body) if i and _is_section(b, level)), None)
+        if at is not None and word_count(body[:at]) < word_count(body[at:]) / 2:
+            return subject_from(_heading_subject(body[at].text)), body  # type: ignore[union-attr]
     if isinstance(head, Heading):
         text = _heading_subject(head.text)
         if not _is_section(head, level) and section is not None:
             combined = f"{_heading_subject(section.text)}: {text}"
             text = combined if len(combined) <= 60 else text
         return subject_from(text), body[1:]
-    if first:
-        # A short introduction joined to the first section: the lesson is about that section.
-        at = next((i for i, b in enumerate(body) if _is_section(b, level)), None)
-        if at is not None and word_count(body[:at]) < word_count(body[at:]) / 2:
-            return subject_from(_heading_subject(body[at].text)), body  # type: ignore[union-attr]
-        if doc.title:
-            return subject_from(doc.title), body
+    if first and doc.title:
+        return subject_from(doc.title), body
     if section is not None:
         return subject_from(_heading_subject(section.text)), body  # _unique numbers the parts
     if doc.title and any(isinstance(b, Heading) for b in doc.blocks):

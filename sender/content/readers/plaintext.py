@@ -1248,22 +1248,15 @@ def _deeper(child: _Block, parent: _Block) -> bool:
 def _drop_front_matter(blocks: list[_Block], chrome: list[str]) -> list[_Block]:
     """Sections between the title and an "Abstract" (a memo's status, its
     copyright notice) are front matter, when nothing but headed sections
-    stand there. The abstract itself is the article's lead: its text opens
-    the first lesson, without the label."""
+    stand there. The abstract itself is the article's lead: it opens the
+    first lesson."""
     for index, block in enumerate(blocks):
         if block.kind == "heading" and _clean(block.text).lower().rstrip(":.") == "abstract":
             labelled = any(b.kind == "heading" and b.head and b.head.label for b in blocks[:index])
             if labelled or (index and blocks[0].kind != "heading"):
                 break
             chrome.extend(b.text for b in blocks[:index] if b.kind == "heading")
-            following = next((b for b in blocks[index + 1 :] if b.kind == "heading"), None)
-            peer = (
-                following is not None
-                and following.head
-                and block.head
-                and following.head.rst == block.head.rst
-            )
-            return blocks[index + 1 :] if peer else blocks[index:]
+            return blocks[index:]
     return blocks
 
 
