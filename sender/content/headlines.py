@@ -18,6 +18,7 @@ PREHEADER_MAX = 110
 _GOOD_PREHEADER_MIN = 60  # long enough to say something, not just "But there's more…"
 _PREHEADER_PARAGRAPHS = 4
 
+_NOT_PROSE = re.compile(r"\s*(?:```|~~~|\|)")  # code blocks and tables make no preview line
 _ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "st", "vs", "etc", "e.g", "i.e", "prof", "no", "fig", "approx"}
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[”\"’)]?\s+(?=[A-Z“\"‘(\d])")
 # Sentences that make no sense in an inbox preview.
@@ -72,9 +73,8 @@ def _repeats(sentence: str, subject: str) -> bool:
 
 def preheader(blocks: list[Block], subject: str) -> str:
     """A preview line from the lesson's first paragraphs."""
-    paragraphs = [plain_text(b.text) for b in blocks if isinstance(b, Paragraph | Callout)][
-        :_PREHEADER_PARAGRAPHS
-    ]
+    prose = [b.text for b in blocks if isinstance(b, Paragraph | Callout) and not _NOT_PROSE.match(b.text)]
+    paragraphs = [plain_text(text) for text in prose[:_PREHEADER_PARAGRAPHS]]
     candidates = [s for p in paragraphs for s in sentences(p)]
 
     def usable(sentence: str) -> bool:

@@ -92,7 +92,8 @@ def source_findings(doc: Document, article_copy: Path) -> list[Finding]:
                 "pass --base-url https://… (where the article is published) to keep it"
             )
         else:
-            message = f"{what}{label} is not in the article; its caption was left out of the lesson"
+            lost = "its caption was left out of the lesson" if caption else "it is left out"
+            message = f"{what}{label} is not in the article; {lost}"
         out.append(Finding("warning", article_copy, block.line or 0, message))
     return out
 
@@ -133,7 +134,7 @@ def split_article(
     gives; with ``dry_run`` nothing is written and the report says what would be.
     """
     source = article if isinstance(article, Source) else Source.from_file(article, fmt)
-    doc = read_source(source)
+    doc = read_source(source, base_url or "")
     if title:
         doc.title = title
     resolve_media(doc, base_url or doc.base_url)

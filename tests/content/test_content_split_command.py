@@ -94,3 +94,27 @@ def test_unreachable_url_is_one_clear_line(tmp_path: Path) -> None:
         result.stderr
         == "error: ftp://example.org/post.html: only http:// and https:// addresses can be fetched\n"
     )
+
+
+def test_relative_links_of_a_fetched_page_point_at_the_site(httpserver: HTTPServer, tmp_path: Path) -> None:
+    page = _page().replace('<link rel="canonical" href="https://blog.example.org/training/rest-days">', "")
+    page = page.replace(
+        "<h2>Eat Enough</h2>", '<h2>Eat Enough</h2><p>See <a href="/guides/food">the food guide</a>.</p>'
+    )
+    httpserver.expect_request("/blog/post").respond_with_data(page, content_type="text/html")
+    result = drip("split", httpserver.url_for("/blog/post"), "--campaign", "rest", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lessons = "".join(p.read_text("utf-8") for p in sorted((tmp_path / "campaigns" / "rest").glob("0*.md")))
+    assert f"[the food guide]({httpserver.url_for('/guides/food')})" in lessons
+    assert f"]({httpserver.url_for('/blog/img/sleep.png')})" in lessons
+
+
+def test_code_blocks_make_no_preview_line() -> None:
+    from sender.content.document import Paragraph
+    from sender.content.headlines import preheader
+
+    blocks = [
+        Paragraph("```\nchar *dayofweek(int y, int m, int d);\n```"),
+        Paragraph("Days of the week come from a formula."),
+    ]
+    assert preheader(blocks, "Day of the Week") == "Days of the week come from a formula."

@@ -68,12 +68,15 @@ class Source:
         return cls(str(path), data, kind, path.suffix.lower() or SUFFIXES[kind], encoding=encoding)
 
 
-def read_source(source: Source) -> Document:
-    """Decode and read an article into the document model (raises ContentError)."""
+def read_source(source: Source, base_url: str = "") -> Document:
+    """Decode and read an article into the document model (raises ContentError).
+
+    ``base_url`` (the user's --base-url) is where the article lives when the
+    article itself does not say; a fetched page's own address comes next."""
     decoded = decode_text(source.data, source.name, encoding=source.encoding, declared=source.charset)
     read = {"markdown": read_markdown, "html": read_html, "text": read_plaintext}[source.fmt]
     try:
-        doc = read(decoded.text, "")
+        doc = read(decoded.text, base_url or source.base_url)
     except ContentError as exc:
         raise ContentError(f"{source.name}: {exc}") from exc
     if decoded.note:
@@ -84,7 +87,7 @@ def read_source(source: Source) -> Document:
             f"no title found in the article; the course is named after its first sentence "
             f"({doc.title!r}); pass --title to name it"
         )
-    doc.base_url = doc.base_url or source.base_url
+    doc.base_url = doc.base_url or base_url or source.base_url
     return doc
 
 

@@ -66,9 +66,10 @@ class _Context:
     references: list[str] = field(default_factory=list)
 
 
-def read_html(text: str, fallback_title: str) -> Document:
+def read_html(text: str, base_url: str = "") -> Document:
+    """``base_url``: where the page was found, when it names no address of its own."""
     soup = BeautifulSoup(text, "html.parser")
-    base_url = _base_url(soup)
+    base_url = _base_url(soup) or base_url
     page_title = _page_title(soup)
     for tag in soup.find_all(_NOISE_TAGS):
         tag.decompose()
@@ -93,7 +94,7 @@ def read_html(text: str, fallback_title: str) -> Document:
     blocks = _resolve_unlinked_markers(blocks, len(context.references))
     title, blocks = _take_title(blocks, page_title)
     doc = Document(
-        title=title or escape_text(_without_site_name(page_title)) or fallback_title,
+        title=title or escape_text(_without_site_name(page_title)),
         blocks=blocks,
         references=context.references,
         bio=bio,

@@ -73,7 +73,7 @@ _md = markdown_parser()
 _blocks_only = MarkdownIt("commonmark").enable("table").disable("inline")
 
 
-def read_markdown(text: str, fallback_title: str) -> Document:
+def read_markdown(text: str, base_url: str = "") -> Document:
     front = split_front_matter(text.replace("\r\n", "\n").replace("\r", "\n"))
     offset = front.body_line - 1
     templates = convert_template_tags(front.body, _code_ranges, front.metadata, front.body_line)
@@ -88,7 +88,7 @@ def read_markdown(text: str, fallback_title: str) -> Document:
     blocks, references = take_reference_section(blocks, references)
     meta_title = front.text("title")
     heading_title, blocks, chrome = _title_and_byline(blocks, escape_text(meta_title))
-    title = escape_text(meta_title) or heading_title or fallback_title
+    title = escape_text(meta_title) or heading_title
     doc = Document(
         # the title and bio reach the email too (subject, sign-off)
         title=protect_literal_templates(title),

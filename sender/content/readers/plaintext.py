@@ -1360,11 +1360,9 @@ def _clean_reference(entry: str) -> str:
 # ---------------------------------------------------------------- the reader
 
 
-def read_plaintext(text: str, fallback_title: str) -> Document:
-    """``fallback_title`` is not used as the title: a file name is not what the
-    article is called. With no title in the text, the title stays empty and the
-    first lesson's subject comes from its opening sentence."""
-    del fallback_title
+def read_plaintext(text: str, base_url: str = "") -> Document:
+    """With no title in the text, the title stays empty (a file name is not what
+    the article is called). Plain text has no links to resolve: ``base_url`` is unused."""
     lines, raw, breaks = _normalise(text)
     doc = _Text(lines=lines, raw=raw)
     _cut_banners(doc)
