@@ -128,7 +128,7 @@ def split_document(doc: Document, lessons: int | None = None) -> SplitPlan:
             costs[section_cuts[0]] = math.inf
             section_cuts = section_cuts[1:]
         if lessons is None:
-            cuts = _sized(blocks, costs, section_cuts)
+            cuts = _sized(blocks, costs, section_cuts, level)
             if len(cuts) + 1 > MAX_LESSONS:
                 notes.append(
                     f"the article has {len(cuts) + 1} lesson-sized parts; made {MAX_LESSONS} "
@@ -187,7 +187,7 @@ def _cut_costs(blocks: list[Block], level: int | None) -> list[float]:
     return costs
 
 
-def _sized(blocks: list[Block], costs: list[float], section_cuts: list[int]) -> list[int]:
+def _sized(blocks: list[Block], costs: list[float], section_cuts: list[int], level: int | None) -> list[int]:
     """Default cuts: one lesson per section, long ones split, short ones joined."""
     words = [_reading_words(block) for block in blocks]
     bounds = [0, *section_cuts, len(blocks)]
@@ -207,19 +207,19 @@ def _sized(blocks: list[Block], costs: list[float], section_cuts: list[int]) -> 
             inner = [cost if cost < _CUT_PARAGRAPH else math.inf for cost in inner]
         parts = math.ceil(size / SECTION_WORDS_MAX)
         cuts.extend(start + cut for cut in _best_cuts(blocks[start:end], inner, parts))
-    return _joined(words, cuts, costs)
+    return _joined(words, cuts, costs, intro=not _is_section(blocks[0], level))
 
 
-def _joined(words: list[int], cuts: list[int], costs: list[float]) -> list[int]:
+def _joined(words: list[int], cuts: list[int], costs: list[float], *, intro: bool) -> list[int]:
     """Join each short lesson to a neighbour, smallest first.
 
     Short means out of step with the article, under half its median lesson,
-    and under INTRO_WORDS_MIN for the introduction (which then opens the
-    first section's lesson) or SECTION_WORDS_MIN for a section. So an article
-    written in short sections keeps its outline, while a stray one-paragraph
-    section among long ones joins a neighbour. The cut that goes is one
-    inside a section if there is one, else the one that joins the smaller
-    neighbour.
+    and under INTRO_WORDS_MIN for the introduction (the text before the first
+    section, when ``intro``; it then opens the first section's lesson) or
+    SECTION_WORDS_MIN for a section. So an article written in short sections
+    keeps its outline, while a stray one-paragraph section among long ones
+    joins a neighbour. The cut that goes is one inside a section if there is
+    one, else the one that joins the smaller neighbour.
     """
     cuts = sorted(cuts)
     bounds = [0, *cuts, len(words)]
@@ -228,7 +228,7 @@ def _joined(words: list[int], cuts: list[int], costs: list[float]) -> list[int]:
     intro_limit, section_limit = min(INTRO_WORDS_MIN, out_of_step), min(SECTION_WORDS_MIN, out_of_step)
 
     def short(i: int) -> bool:
-        return sizes[i] < (intro_limit if i == 0 else section_limit)
+        return sizes[i] < (intro_limit if i == 0 and intro else section_limit)
 
     while cuts:
         candidates = [i for i in range(len(sizes)) if short(i)]

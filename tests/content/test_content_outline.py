@@ -113,3 +113,13 @@ def test_lesson_files_of_long_courses_load_in_send_order(tmp_path: Path) -> None
     assert len(names) == MAX_LESSONS and names[0].startswith("001-") and names[99].startswith("100-")
     loaded = load_campaign(tmp_path / "campaigns" / "long")
     assert [lesson.subject for lesson in loaded.lessons] == [lesson.subject for lesson in report.lessons]
+
+
+def test_a_first_section_is_not_taken_for_an_introduction() -> None:
+    # 100 words would be a short introduction, but here it is a section of its own.
+    article = doc(
+        Heading(1, "First"), words(100), *[b for n in range(3) for b in (Heading(1, f"S{n}"), words(400))]
+    )
+    assert subjects(article) == ["First", "S0", "S1", "S2"]
+    with_intro = doc(words(100), *[b for n in range(3) for b in (Heading(1, f"S{n}"), words(400))])
+    assert subjects(with_intro) == ["S0", "S1", "S2"]  # a short introduction opens the first lesson
