@@ -68,6 +68,7 @@ _CUT_PER_LEVEL = 1.0  # a cut one level below the sections costs 1, two levels 2
 _CUT_PARAGRAPH = 3.0
 _CUT_BEFORE_LIST = 5.0
 _IMBALANCE_WEIGHT = 10.0
+_POINTS_PER_LESSON = 20  # cut candidates kept per lesson on long articles (see _thinned)
 _MAX_SEGMENT = 4.0  # times the mean lesson: a segment this long is never the best choice
 
 
@@ -246,6 +247,17 @@ def _joined(words: list[int], cuts: list[int], costs: list[float], *, intro: boo
     return cuts
 
 
+def _thinned(allowed: list[int], costs: list[float], prefix: list[int], step: float) -> list[int]:
+    """The cheapest cut in each stretch of ``step`` words: on a long article the
+    search stays linear, and no cut lands more than a stretch from where it would."""
+    best: dict[int, int] = {}
+    for i in allowed:
+        bucket = int(prefix[i] // step)
+        if bucket not in best or costs[i] < costs[best[bucket]]:
+            best[bucket] = i
+    return sorted(best.values())
+
+
 def _best_cuts(blocks: list[Block], costs: list[float], count: int) -> list[int]:
     """Choose count-1 cut positions minimising imbalance plus cut costs."""
     allowed = [i for i, cost in enumerate(costs) if cost < math.inf]
@@ -254,6 +266,8 @@ def _best_cuts(blocks: list[Block], costs: list[float], count: int) -> list[int]
     for block in blocks:
         prefix.append(prefix[-1] + _reading_words(block))
     mean = max(prefix[-1] / count, 1)
+    if len(allowed) > _POINTS_PER_LESSON * count:
+        allowed = _thinned(allowed, costs, prefix, mean / _POINTS_PER_LESSON)
     points = [0, *allowed, len(blocks)]
 
     def segment(a: int, b: int) -> float:

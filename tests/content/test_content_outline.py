@@ -123,3 +123,11 @@ def test_a_first_section_is_not_taken_for_an_introduction() -> None:
     assert subjects(article) == ["First", "S0", "S1", "S2"]
     with_intro = doc(words(100), *[b for n in range(3) for b in (Heading(1, f"S{n}"), words(400))])
     assert subjects(with_intro) == ["S0", "S1", "S2"]  # a short introduction opens the first lesson
+
+
+def test_long_articles_of_short_paragraphs_still_split_evenly() -> None:
+    # Thousands of cut candidates: the search keeps the cheapest in each stretch of words.
+    article = doc(*[Paragraph(f"Line {n} of the article goes here.") for n in range(4000)])
+    plan = split_document(article, 10)
+    sizes = [lesson.words for lesson in plan.lessons]
+    assert len(sizes) == 10 and max(sizes) - min(sizes) <= 0.1 * sum(sizes) / 10
