@@ -8,6 +8,7 @@ import unicodedata
 import yaml
 
 from sender.content.document import Block, Callout, Exercise, Figure, Heading, ListBlock, Paragraph
+from sender.content.inline import plain_text
 from sender.content.splitter import Lesson
 
 DEFAULT_DELAY_DAYS = 2
@@ -43,7 +44,7 @@ def body_markdown(blocks: list[Block]) -> str:
                         parts.append(f"[▶ Watch the video{': ' + caption if caption else ''}]({src})")
                     else:
                         parts.append(f"![{caption}]({src})")
-                    if legend:
+                    if legend and plain_text(legend) != plain_text(caption):  # not the alt text again
                         parts.append(legend if "*" in legend else f"*{legend}*")
     return "\n\n".join(part for part in parts if part) + "\n"
 
