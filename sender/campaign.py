@@ -19,7 +19,11 @@ from sender.naming import lesson_order
 from sender.schedule import Timing, due_after, parse_weekdays, parse_window, zone
 
 SETTINGS_FILE = "campaign.toml"
-TIMING_KEYS = ("delay", "delay_hours", "window", "weekdays")
+# The send-time rules, declared once: the console's timing editor and `load_campaign`
+# both read these, so a key added here is accepted, shown and edited everywhere.
+TIMING_KEYS = ("delay", "delay_hours", "window", "weekdays")  # a lesson's front matter
+SCHEDULE_KEYS = (*TIMING_KEYS, "timezone")  # campaign.toml [schedule]: the zone is per campaign
+WHOLE_NUMBER_KEYS = frozenset({"delay", "delay_hours"})  # days and hours, >= 0
 
 
 class CampaignError(DripError):
@@ -166,7 +170,7 @@ def load_campaign(path: Path) -> Campaign:
     schedule = settings.get("schedule", {})
     if not isinstance(schedule, dict):
         raise CampaignError(f"{settings_file}: 'schedule' must be a table ([schedule])")
-    if unknown := sorted(set(schedule) - {*TIMING_KEYS, "timezone"}):
+    if unknown := sorted(set(schedule) - set(SCHEDULE_KEYS)):
         raise CampaignError(f"{settings_file}: unknown [schedule] key(s): {', '.join(unknown)}")
     return Campaign(
         slug=path.name,

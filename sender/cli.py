@@ -483,12 +483,14 @@ def status(days: Annotated[int, typer.Option(help="Days of upcoming sends to cha
     from rich.table import Table
 
     from sender.store import Store
+    from sender.store.reports import STALE_AFTER, unknown_outcomes_per_campaign
 
     now = datetime.now(UTC)
     table = Table("campaign", "state", "enrolled", "active", "completed", "sent", "failed",
                   "due in 24 h", "unknown outcome")
     with Store(settings().resolved_database_url) as store:
         summary = store.campaign_summary()
+        unknown = unknown_outcomes_per_campaign(store, now)  # the console's figure too
         per_lesson = store.sent_per_lesson()
         upcoming = store.upcoming_per_day(now.replace(hour=0, minute=0, second=0, microsecond=0), days)
         soon = store.upcoming_per_day(now, 1)
@@ -497,7 +499,7 @@ def status(days: Annotated[int, typer.Option(help="Days of upcoming sends to cha
         state = c["status"] + (f" ({c['paused_reason']})" if c["paused_reason"] else "")
         table.add_row(c["slug"], state, str(sum(e.values())), str(e.get("active", 0)),
                       str(e.get("completed", 0)), str(d.get("sent", 0)), str(d.get("failed", 0)),
-                      str(sum(soon.get(c["id"], {}).values())), str(d.get("sending", 0)))
+                      str(sum(soon.get(c["id"], {}).values())), str(unknown.get(c["id"], 0)))
     out = console()
     out.print(table)
     for c in summary:
@@ -513,10 +515,12 @@ def status(days: Annotated[int, typer.Option(help="Days of upcoming sends to cha
                 day = (now + timedelta(days=i)).strftime("%Y-%m-%d")
                 n = by_day.get(day, 0)
                 out.print(f"  {day} {'█' * max(1 if n else 0, round(30 * n / peak))} {n}")
-        if c["deliveries"].get("sending"):
-            out.print(f"[yellow]{c['slug']}: {c['deliveries']['sending']} deliveries were handed to a "
-                      "worker that stopped before recording the outcome; they are not resent "
-                      "automatically. Check the provider's log.[/yellow]")
+        if n := unknown.get(c["id"], 0):
+            minutes = int(STALE_AFTER.total_seconds() // 60)
+            out.print(f"[yellow]{c['slug']}: {n} deliveries were handed to a worker that stopped "
+                      f"before recording the outcome (in 'sending' for over {minutes} minutes); they "
+                      "are not resent automatically. Check the provider's log, then settle them on "
+                      "the console's Deliverability page.[/yellow]")
 
 
 @app.command()

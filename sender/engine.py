@@ -5,11 +5,12 @@ transaction, it writes the delivery rows (status 'sending', unique per
 subscriber × lesson), moves each enrolment on to its next lesson and renders
 the emails (which sends nothing); only after that commit does it hand the batch
 to the provider, then records each result. A crash between the two leaves rows
-in 'sending': their outcome is unknown and `drip status` lists them; they are
-never resent blindly. While one batch is with the provider the next is claimed
-(on PostgreSQL, the next two), and a claim commits only once the batch before
-it has its results stored (see `Engine.tick`), so there is never more than one
-such batch.
+in 'sending': once older than a batch in flight can be, their outcome is unknown
+(`sender.store.reports.unknown_outcome`) and `drip status` and the console list
+them; they are never resent blindly. While one batch is with the provider the
+next is claimed (on PostgreSQL, the next two), and a claim commits only once the
+batch before it has its results stored (see `Engine.tick`), so there is never
+more than one such batch.
 
 Which lesson is next is worked out from the lesson files and the lessons a
 subscriber already received (by key), so adding, editing or removing lessons

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sender.store import Store
+from sender.store.reports import unknown_outcome
 from sender.store.schema import (
     campaigns,
     deliveries,
@@ -314,27 +315,24 @@ def paused_campaigns(store: Store) -> list[sa.Row[Any]]:
                             .order_by(campaigns.c.slug)).all()
 
 
-def in_flight(store: Store, now: datetime, stale_after: timedelta, limit: int = 200
-              ) -> tuple[int, int, list[sa.Row[Any]]]:
-    """Deliveries in 'sending': (how many are recent, how many are older than
-    `stale_after`, the oldest of those). A recent one is a tick at work; an old one was
-    handed to a worker that stopped before recording the outcome, so nobody knows
-    whether it went (what `drip status` calls an unknown outcome)."""
-    cutoff = now - stale_after
-    stale = sa.and_(deliveries.c.status == "sending", deliveries.c.claimed_at < cutoff)
+def in_flight(store: Store, now: datetime, limit: int = 200) -> tuple[int, int, list[sa.Row[Any]]]:
+    """Deliveries in 'sending': (how many are a batch in flight, how many have an unknown
+    outcome, the oldest of those). Unknown is `reports.unknown_outcome`, the rule
+    `drip status` counts by: handed to a worker that stopped before recording it."""
+    unknown = unknown_outcome(now)
     with store.engine.connect() as conn:
-        # deliveries being sent, recent and stale (by the status index)
+        # deliveries being sent, in flight and of unknown outcome (by the status index)
         counts = conn.execute(
-            sa.select(sa.func.count(), sa.func.count().filter(deliveries.c.claimed_at < cutoff))
+            sa.select(sa.func.count(), sa.func.count().filter(unknown))
             .where(deliveries.c.status == "sending")).one()
-        # the oldest stale ones, with whom and what
+        # the oldest of unknown outcome, with whom and what
         rows = conn.execute(
             sa.select(deliveries.c.id, deliveries.c.lesson_key, deliveries.c.position,
                       deliveries.c.claimed_at, deliveries.c.attempts, deliveries.c.subscriber_id,
                       subscribers.c.email, campaigns.c.slug, campaigns.c.kind)
             .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
             .join(campaigns, campaigns.c.id == deliveries.c.campaign_id)
-            .where(stale).order_by(deliveries.c.claimed_at, deliveries.c.id).limit(limit)).all()
+            .where(unknown).order_by(deliveries.c.claimed_at, deliveries.c.id).limit(limit)).all()
     total, old = counts
     return total - old, old, list(rows)
 
@@ -342,12 +340,11 @@ def in_flight(store: Store, now: datetime, stale_after: timedelta, limit: int = 
 RESOLUTIONS = ("sent", "failed", "retry")
 
 
-def resolve_deliveries(store: Store, ids: Iterable[int], outcome: str, now: datetime,
-                       stale_after: timedelta, by: str) -> int:
-    """Settle stale 'sending' deliveries as staff found them in the provider's log:
+def resolve_deliveries(store: Store, ids: Iterable[int], outcome: str, now: datetime, by: str) -> int:
+    """Settle deliveries of unknown outcome as staff found them in the provider's log:
     'sent' (it went), 'failed' (it did not; give up), or 'retry' (it did not; send it
     again: a course enrolment is wound back to that lesson, due now). Only rows still
-    stale are touched, so a worker that comes back to life never gets overwritten.
+    of unknown outcome are touched, so a worker that comes back to life never gets overwritten.
     Each resolution leaves an event, so the timeline says who settled it."""
     if outcome not in RESOLUTIONS:
         raise ValueError(f"outcome {outcome!r} is not one of {', '.join(RESOLUTIONS)}")
@@ -355,12 +352,11 @@ def resolve_deliveries(store: Store, ids: Iterable[int], outcome: str, now: date
     if not wanted:
         return 0
     with store.begin() as conn:
-        # the wanted deliveries that are still stale in 'sending'
+        # the wanted deliveries whose outcome is still unknown
         rows = conn.execute(
             sa.select(deliveries.c.id, deliveries.c.subscriber_id, deliveries.c.campaign_id,
                       deliveries.c.position)
-            .where(deliveries.c.id.in_(wanted), deliveries.c.status == "sending",
-                   deliveries.c.claimed_at < now - stale_after)).all()
+            .where(deliveries.c.id.in_(wanted), unknown_outcome(now))).all()
         if not rows:
             return 0
         found = [r.id for r in rows]

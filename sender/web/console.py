@@ -50,7 +50,10 @@ from flask import (
 )
 
 from sender.campaign import (
+    SCHEDULE_KEYS,
     SETTINGS_FILE,
+    TIMING_KEYS,
+    WHOLE_NUMBER_KEYS,
     Campaign,
     CampaignError,
     Lesson,
@@ -59,8 +62,10 @@ from sender.campaign import (
     load_lesson,
 )
 from sender.errors import DripError
+from sender.naming import slugify
 from sender.schedule import due_after, parse_weekdays, parse_window, zone
 from sender.store import console as queries
+from sender.store.reports import STALE_AFTER
 from sender.subscribers import (
     KNOWN_COLUMNS,
     STATUSES,
@@ -74,9 +79,6 @@ from sender.web import auth, charts, drip
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 log = logging.getLogger(__name__)
 
-# A delivery left in 'sending' this long was handed to a worker that stopped before
-# recording the outcome (a tick records a batch within seconds to a few minutes).
-STALE_AFTER = timedelta(minutes=15)
 SCHEDULE_DAYS = 30
 IMPORT_LIMIT = 200 * 1024 * 1024  # a CSV of a few hundred thousand people; the app's default is 5 MB
 # Gmail/Yahoo bulk-sender rules: spam complaints must stay under 0.3% (Gmail asks
@@ -538,11 +540,7 @@ def schedule() -> tuple[str, int]:
 
 
 # -- send-time rules: the lesson files and campaign.toml, edited in place ----------------------
-
-LESSON_FIELDS = ("delay", "delay_hours", "window", "weekdays")
-CAMPAIGN_FIELDS = ("delay", "delay_hours", "window", "weekdays", "timezone")
-INT_FIELDS = {"delay", "delay_hours"}
-
+# The keys edited are the ones `load_campaign` accepts (TIMING_KEYS, SCHEDULE_KEYS), imported from it.
 
 def _files_version(campaign: Campaign) -> str:
     """A hash of every file the form edits, to notice someone else's save in between."""
@@ -567,7 +565,7 @@ def _parse_rules(prefix: str, fields: tuple[str, ...], where: str) -> dict[str, 
         raw = request.form.get(f"{prefix}{name}", "").strip()
         if not raw:
             continue
-        if name in INT_FIELDS:
+        if name in WHOLE_NUMBER_KEYS:
             if not raw.isdigit():
                 unit = "days" if name == "delay" else "hours"
                 raise CampaignError(f"{where}: '{name}' must be a whole number of {unit} >= 0, got {raw!r}")
@@ -632,7 +630,7 @@ def set_toml_schedule(text: str, rules: dict[str, Any]) -> str:
         return f"{text}{sep}{newline}[schedule]{newline}{body}"
     stop = next((i for i in range(header + 1, len(lines)) if re.match(r"^\s*\[", lines[i])), len(lines))
     section = lines[header + 1:stop]
-    for key in CAMPAIGN_FIELDS:
+    for key in SCHEDULE_KEYS:
         pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
         at = next((i for i, line in enumerate(section) if pattern.match(line)), None)
         new = [f"{key} = {json.dumps(rules[key])}{newline}"] if key in rules else []
@@ -662,7 +660,7 @@ def _timing_rows(campaign: Campaign) -> list[dict[str, Any]]:
     from sender.web.preview import describe_timing
 
     engine = drip().engine
-    return [{"lesson": lesson, "values": {k: _shown(lesson.timing.get(k)) for k in LESSON_FIELDS},
+    return [{"lesson": lesson, "values": {k: _shown(lesson.timing.get(k)) for k in TIMING_KEYS},
              "rule": describe_timing(engine.timing(campaign, lesson), lesson.position)}
             for lesson in campaign.lessons]
 
@@ -674,7 +672,7 @@ def timing(slug: str) -> Response | tuple[str, int]:
     campaign = _campaign(slug)
     context = {"title": f"Send times: {campaign.title}", "campaign": campaign,
                "version": _files_version(campaign),
-               "defaults": {k: _shown(campaign.schedule.get(k)) for k in CAMPAIGN_FIELDS}}
+               "defaults": {k: _shown(campaign.schedule.get(k)) for k in SCHEDULE_KEYS}}
     if request.method == "GET":
         return _page("console_timing.html", rows=_timing_rows(campaign), **context)
     try:
@@ -685,8 +683,8 @@ def timing(slug: str) -> Response | tuple[str, int]:
     except (CampaignError, ValueError) as exc:
         rows = _timing_rows(campaign)
         for row in rows:  # keep what was typed, to fix and resend
-            row["values"] = {k: request.form.get(f"{row['lesson'].key}:{k}", "") for k in LESSON_FIELDS}
-        context["defaults"] = {k: request.form.get(f"campaign:{k}", "") for k in CAMPAIGN_FIELDS}
+            row["values"] = {k: request.form.get(f"{row['lesson'].key}:{k}", "") for k in TIMING_KEYS}
+        context["defaults"] = {k: request.form.get(f"campaign:{k}", "") for k in SCHEDULE_KEYS}
         return _page("console_timing.html", 400, rows=rows, error=str(exc), **context)
     flash(f"Saved the send times of {slug}: {saved}. Lessons already due keep their time; "
           "the rules apply from each subscriber's next lesson on.")
@@ -697,18 +695,18 @@ def _save_timing(campaign: Campaign) -> str:
     engine = drip().engine
     toml_path = campaign.path / SETTINGS_FILE
     try:
-        schedule = _parse_rules("campaign:", CAMPAIGN_FIELDS, str(toml_path))
+        schedule = _parse_rules("campaign:", SCHEDULE_KEYS, str(toml_path))
     except ValueError as exc:
         raise CampaignError(f"{toml_path}: [schedule]: {exc}") from None
     lessons = []
     for lesson in campaign.lessons:
         try:
-            rules = _parse_rules(f"{lesson.key}:", LESSON_FIELDS, str(lesson.path))
+            rules = _parse_rules(f"{lesson.key}:", TIMING_KEYS, str(lesson.path))
         except ValueError as exc:
             raise CampaignError(f"{lesson.path}: timing: {exc}") from None
         lessons.append(dataclasses.replace(lesson, timing=rules, delay=rules.get("delay")))
     # Check the whole campaign as it will be, the way the engine reads it, before any file changes.
-    other = {k: v for k, v in campaign.schedule.items() if k not in CAMPAIGN_FIELDS}
+    other = {k: v for k, v in campaign.schedule.items() if k not in SCHEDULE_KEYS}
     settings = {**campaign.settings, "schedule": {**other, **schedule}}
     future = dataclasses.replace(campaign, lessons=tuple(lessons), settings=settings)
     for lesson in future.lessons:
@@ -722,11 +720,11 @@ def _save_timing(campaign: Campaign) -> str:
         writes[toml_path] = new_toml
     for old, new in zip(campaign.lessons, future.lessons, strict=True):
         text = old.path.read_text(encoding="utf-8")
-        updated = set_front_matter(text, new.timing, LESSON_FIELDS)
+        updated = set_front_matter(text, new.timing, TIMING_KEYS)
         if updated == text:
             continue
         before, after = frontmatter.loads(text), frontmatter.loads(updated)
-        expected = {k: v for k, v in before.metadata.items() if k not in LESSON_FIELDS} | new.timing
+        expected = {k: v for k, v in before.metadata.items() if k not in TIMING_KEYS} | new.timing
         if after.content != before.content or after.metadata != expected:
             raise CampaignError(f"{old.path}: could not update the front matter safely; edit it by hand")
         writes[old.path] = updated
@@ -743,11 +741,6 @@ def _save_timing(campaign: Campaign) -> str:
 
 
 # -- newsletters --------------------------------------------------------------------------------
-
-
-def _slugify(text: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:48].strip("-") or "newsletter"
 
 
 def _newsletter_source() -> str:
@@ -821,7 +814,7 @@ def newsletter_compose() -> Response | tuple[str, int]:
         folder = engine.settings.path("newsletters_dir")
         folder.mkdir(parents=True, exist_ok=True)
         subject = frontmatter.loads(source).metadata.get("subject") or "newsletter"
-        stem = f"{engine.clock():%Y%m%d}-{_slugify(str(subject))}"
+        stem = f"{engine.clock():%Y%m%d}-{slugify(str(subject), fallback='newsletter')}"
         path = folder / f"{stem}.md"
         n = 2
         while path.exists():  # each newsletter file (and campaign row) is its own
@@ -1036,7 +1029,7 @@ def deliverability() -> tuple[str, int]:
                      "complained": t.get("ev_complained", 0), "bounce": bounce, "complaint": complaint,
                      "bounce_level": _level(bounce, BOUNCE_LIMIT),
                      "complaint_level": _level(complaint, COMPLAINT_LIMIT, COMPLAINT_AIM)})
-    recent, stale, unknown = queries.in_flight(engine.store, engine.clock(), STALE_AFTER)
+    recent, stale, unknown = queries.in_flight(engine.store, engine.clock())
     return _page("console_deliverability.html", title="Deliverability", rows=rows,
                  suppressed=queries.suppression_counts(engine.store),
                  paused=queries.paused_campaigns(engine.store), recent=recent, stale=stale, unknown=unknown,
@@ -1053,12 +1046,12 @@ def resolve() -> Response:
     if outcome not in queries.RESOLUTIONS:
         raise DripError("choose what happened: sent, failed, or send again")
     if request.form.get("all") == "yes":
-        ids = [r.id for r in queries.in_flight(engine.store, engine.clock(), STALE_AFTER)[2]]
+        ids = [r.id for r in queries.in_flight(engine.store, engine.clock())[2]]
     else:
         ids = [int(i) for i in request.form.getlist("id") if i.isdigit()]
     if not ids:
         raise DripError("tick the deliveries to resolve, or 'every one listed'")
-    done = queries.resolve_deliveries(engine.store, ids, outcome, engine.clock(), STALE_AFTER, by=g.user)
+    done = queries.resolve_deliveries(engine.store, ids, outcome, engine.clock(), by=g.user)
     current_app.extensions["drip_console"].expire("deliveries")
     said = {"sent": "marked sent", "failed": "marked failed", "retry": "queued to send again"}[outcome]
     flash(f"{done} deliver{'y' if done == 1 else 'ies'} {said}.")

@@ -214,15 +214,16 @@ def test_send_time_rules_are_validated_like_the_cli_and_written_back_in_place(sq
 
 
 def test_front_matter_and_toml_edits_touch_only_their_lines() -> None:
-    from sender.web.console import LESSON_FIELDS, set_front_matter, set_toml_schedule
+    from sender.campaign import TIMING_KEYS
+    from sender.web.console import set_front_matter, set_toml_schedule
 
     text = ("---\r\nsubject: Hi # keep\r\nweekdays:\r\n  - sat\r\n  - sun\r\nteaser: x\r\n---\r\n"
             "Body\r\n---\r\nmore\r\n")
-    out = set_front_matter(text, {"window": "18:00-20:00", "weekdays": "mon"}, LESSON_FIELDS)
+    out = set_front_matter(text, {"window": "18:00-20:00", "weekdays": "mon"}, TIMING_KEYS)
     assert out == ("---\r\nsubject: Hi # keep\r\nweekdays: \"mon\"\r\nteaser: x\r\n"
                    "window: \"18:00-20:00\"\r\n"
                    "---\r\nBody\r\n---\r\nmore\r\n")
-    assert set_front_matter("Body only\n", {"delay": 1}, LESSON_FIELDS) == "---\ndelay: 1\n---\nBody only\n"
+    assert set_front_matter("Body only\n", {"delay": 1}, TIMING_KEYS) == "---\ndelay: 1\n---\nBody only\n"
     toml = 'title = "T"\n\n[schedule]  # ours\nwindow = "09:00-11:00" # morning\n\n# later\n[other]\nx = 1\n'
     assert set_toml_schedule(toml, {"delay": 3}) == (
         'title = "T"\n\n[schedule]  # ours\ndelay = 3\n\n# later\n[other]\nx = 1\n')
