@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 import yaml
 
 from sender.content.document import Block, Callout, Exercise, Figure, Heading, ListBlock, Paragraph
-from sender.content.inline import plain_text
 from sender.content.splitter import Lesson
+from sender.naming import slugify
 
 DEFAULT_DELAY_DAYS = 2
 
@@ -44,7 +41,7 @@ def body_markdown(blocks: list[Block]) -> str:
                         parts.append(f"[▶ Watch the video{': ' + caption if caption else ''}]({src})")
                     else:
                         parts.append(f"![{caption}]({src})")
-                    if legend and plain_text(legend) != plain_text(caption):  # not the alt text again
+                    if legend:  # shown even when it repeats the alt text, which only some clients show
                         parts.append(legend if "*" in legend else f"*{legend}*")
     return "\n\n".join(part for part in parts if part) + "\n"
 
@@ -65,17 +62,6 @@ def lesson_markdown(lesson: Lesson) -> str:
     # width: keep every value on one line so staff can edit it in place
     yaml_text = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=10_000)
     return f"---\n{yaml_text}---\n\n{body_markdown(lesson.blocks)}"
-
-
-def slugify(text: str, limit: int = 48) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    words = re.findall(r"[a-z0-9]+", ascii_text.lower().replace("'", ""))
-    slug = ""
-    for word in words:
-        if len(slug) + len(word) + 1 > limit:
-            break
-        slug = f"{slug}-{word}" if slug else word
-    return slug or "lesson"
 
 
 def lesson_filename(lesson: Lesson) -> str:
