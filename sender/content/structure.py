@@ -94,7 +94,7 @@ def group_exercises(blocks: list[Block]) -> list[Block]:
                 break
             fields.append(parsed)
             j += 1
-        cues_label, cues = "", ()
+        cues_label, cues = "", tuple[str, ...]()
         if fields and j + 1 < len(blocks) and isinstance(blocks[j], Paragraph):
             parsed = _field(blocks[j].text)  # type: ignore[union-attr]
             following = blocks[j + 1]
@@ -115,7 +115,7 @@ def split_off_bio(blocks: list[Block]) -> tuple[list[Block], str, list[str]]:
     for index, block in enumerate(blocks):
         text = block.text if isinstance(block, Heading | Paragraph) else ""
         if text and is_bio_marker(plain_text(text)):
-            bio_parts = []
+            bio_parts: list[str] = []
             for rest in blocks[index + 1 :]:
                 if isinstance(rest, Heading):
                     break

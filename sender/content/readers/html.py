@@ -256,15 +256,15 @@ def _block(child: Tag, blocks: list[Block], context: _Context) -> None:
         blocks.extend(f for f, media in pictures if f not in before)
     elif name in ("ul", "ol"):
         items: list[str] = []
-        pictures: list[Figure] = []
+        item_pictures: list[Figure] = []
         for li in child.find_all("li", recursive=False):
             item = _clean(_inline(li, context))
             if item:
                 items.append(item)
-            pictures.extend(f for f, _ in _inline_figures(li))
+            item_pictures.extend(f for f, _ in _inline_figures(li))
         if items:
             blocks.append(ListBlock(tuple(items), name == "ol", line))
-        blocks.extend(pictures)
+        blocks.extend(item_pictures)
     elif name == "blockquote":
         _quote(child, blocks, context)
     elif name == "figure":

@@ -10,6 +10,7 @@ pipeline resolves them against ``Document.base_url``.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from bs4 import BeautifulSoup, Tag
 
@@ -82,7 +83,7 @@ def image_of(tag: Tag, line: int | None) -> Figure | None:
     caption = ""
     if isinstance(img, Tag):
         caption = str(img.get("alt") or img.get("title") or "").strip()
-    kind = "image" if tag.name in ("img", "picture") else "video"
+    kind: Literal["image", "video"] = "image" if tag.name in ("img", "picture") else "video"
     return Figure(escape_text(re.sub(r"\s+", " ", caption)), src, kind, line)
 
 

@@ -98,7 +98,7 @@ def take_notes(soup: BeautifulSoup) -> Notes:
     """Find the note lists, remove them from the page and return their notes."""
     links = _marker_links(soup)
     anchors: dict[str, Tag] = {}  # id or <a name> -> element, looked up once per marker
-    for tag in soup.find_all(attrs={"name": True}):
+    for tag in soup.find_all(True, attrs={"name": True}):
         if tag.name == "a":
             anchors.setdefault(str(tag["name"]), tag)
     for tag in soup.find_all(id=True):

@@ -393,7 +393,7 @@ def _title_and_byline(blocks: list[Block], meta_title: str) -> tuple[str, list[B
     """The heading title (if a heading is the title), the blocks without it and
     without the byline, and the byline lines removed."""
     headings = [i for i, b in enumerate(blocks) if isinstance(b, Heading)]
-    title, chrome = "", []
+    title, chrome = "", list[str]()
     if headings:
         first = headings[0]
         heading = blocks[first]

@@ -75,7 +75,7 @@ def read_plaintext(text: str, base_url: str = "") -> Document:
     """With no title in the text, the title stays empty (a file name is not what
     the article is called). Plain text has no links to resolve: ``base_url`` is unused."""
     lines, raw, breaks = normalise(text)
-    doc = ArticleText(lines=lines, raw=raw)
+    doc = ArticleText(lines=list[str | None](lines), raw=raw)
     cut_banners(doc)
     header_block(doc)
     page_furniture(doc, breaks)
