@@ -459,13 +459,13 @@ def serve(
             console().print(f"worker: ticking every {eng.settings.tick_seconds}s; Ctrl+C to stop")
             scheduler.start()
             return
-        import waitress
+        from waitress.server import create_server
 
         from sender.web import create_app
 
         host, _, port = eng.settings.listen.rpartition(":")
         # Listening before the first tick: a page asked for as soon as mail goes out must answer.
-        server = waitress.create_server(create_app(eng), host=host or "127.0.0.1", port=int(port), threads=8)
+        server = create_server(create_app(eng), host=host or "127.0.0.1", port=int(port), threads=8)
         scheduler.start()
         console().print(f"serving http://{eng.settings.listen}, ticking every {eng.settings.tick_seconds}s; "
                         "Ctrl+C to stop")

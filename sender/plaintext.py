@@ -57,7 +57,8 @@ def split_containers(source: str) -> list[Region]:
     """`::: exercise Glute bridge` … `:::` and `::: callout` … `:::` (also note, tip,
     warning) become their own regions; `:::` lines inside code fences are left alone."""
     regions: list[Region] = []
-    kind, title, lines = "text", "", []
+    kind, title = "text", ""
+    lines: list[str] = []
     fenced = False
     for line in source.split("\n"):
         if _FENCE.match(line):

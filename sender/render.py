@@ -280,7 +280,8 @@ def markdown_blocks(source: str, brand_colour: str = "#0b7a5a") -> list[BodyBloc
             title = escape_keep_jinja(restore_spans(region.title, spans))
             blocks.append(BodyBlock(region.kind, html_of(tokens), title))
             continue
-        groups, plain, i = _top_level(tokens), [], 0
+        groups, i = _top_level(tokens), 0
+        plain: list[Token] = []
         while i < len(groups):
             j, labels = i, []
             # a run of label paragraphs, each maybe followed by its list

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import orjson
 import sqlalchemy as sa
@@ -63,6 +63,11 @@ def migrate(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+# A result row of any shape. `sa.Row` is generic over its column types (a TypeVarTuple), so
+# `sa.Row[Any]` would be a row of exactly one column.
+AnyRow: TypeAlias = sa.Row[*tuple[Any, ...]]
 
 
 # Plain slotted dataclasses, not frozen ones: a frozen __init__ costs four times as much, and
@@ -204,7 +209,7 @@ class Store:
             ).inserted_primary_key[0]
             return new_id, True
 
-    def iter_subscribers(self, batch: int = 5000) -> Iterator[sa.Row[Any]]:
+    def iter_subscribers(self, batch: int = 5000) -> Iterator[AnyRow]:
         """Every subscriber, in id order, a page at a time (exports of large lists)."""
         last = 0
         while True:
@@ -217,18 +222,18 @@ class Store:
             yield from rows
             last = rows[-1].id
 
-    def subscribers(self, limit: int | None = None) -> list[sa.Row[Any]]:
+    def subscribers(self, limit: int | None = None) -> list[AnyRow]:
         # all subscribers, oldest first
         query = sa.select(subscribers).order_by(subscribers.c.id).limit(limit)
         with self.engine.connect() as conn:
             return list(conn.execute(query))
 
-    def subscriber_by_email(self, email: str) -> sa.Row[Any] | None:
+    def subscriber_by_email(self, email: str) -> AnyRow | None:
         with self.engine.connect() as conn:
             # one subscriber by normalised email
             return conn.execute(sa.select(subscribers).where(subscribers.c.email == email)).first()
 
-    def subscriber(self, subscriber_id: int) -> sa.Row[Any] | None:
+    def subscriber(self, subscriber_id: int) -> AnyRow | None:
         with self.engine.connect() as conn:
             # one subscriber by id
             return conn.execute(sa.select(subscribers).where(subscribers.c.id == subscriber_id)).first()
@@ -440,12 +445,12 @@ class Store:
             ).values(next_due_at=now))
             return [r.slug for r in rested]
 
-    def campaign_by_slug(self, slug: str) -> sa.Row[Any] | None:
+    def campaign_by_slug(self, slug: str) -> AnyRow | None:
         with self.engine.connect() as conn:
             # a campaign by slug
             return conn.execute(sa.select(campaigns).where(campaigns.c.slug == slug)).first()
 
-    def campaigns(self) -> list[sa.Row[Any]]:
+    def campaigns(self) -> list[AnyRow]:
         with self.engine.connect() as conn:
             # all campaigns
             return list(conn.execute(sa.select(campaigns).order_by(campaigns.c.id)))
@@ -527,7 +532,7 @@ class Store:
             query = query.with_for_update(of=enrolments, skip_locked=True)
         self._generic_plans(conn)
         rows = conn.execute(query).all()  # fetched at once: row by row cost as much again
-        return [DueEnrolment(*row[:5], BatchSubscriber(row[1], *row[5:])) for row in rows]
+        return [DueEnrolment(*row[:5], BatchSubscriber(row[1], *row[5:10])) for row in rows]
 
     def _generic_plans(self, conn: sa.Connection) -> None:
         """For the rest of this transaction, plan statements without looking at their values.
@@ -709,14 +714,14 @@ class Store:
             return conn.execute(newsletters.update().where(newsletters.c.id == newsletter_id)
                                 .values(**values)).rowcount > 0
 
-    def newsletters(self) -> list[sa.Row[Any]]:
+    def newsletters(self) -> Sequence[AnyRow]:
         with self.engine.connect() as conn:
             # every newsletter, newest first
             return conn.execute(sa.select(newsletters, campaigns.c.slug, campaigns.c.title)
                                 .join(campaigns, campaigns.c.id == newsletters.c.campaign_id)
                                 .order_by(newsletters.c.id.desc())).all()
 
-    def due_newsletters(self, now: datetime) -> list[sa.Row[Any]]:
+    def due_newsletters(self, now: datetime) -> Sequence[AnyRow]:
         with self.engine.connect() as conn:
             # newsletters whose next issue may start now, in active campaigns
             return conn.execute(
@@ -750,7 +755,7 @@ class Store:
 
     def claim_newsletter(self, conn: sa.Connection, campaign_id: int, key: str, segment: str | None,
                          zones: list[str] | None, default_zone: str, now: datetime, limit: int
-                         ) -> list[tuple[int, int, sa.Row[Any]]]:
+                         ) -> list[tuple[int, int, AnyRow]]:
         """Claim the next batch of an issue: (delivery id, earlier attempts, subscriber)."""
         conditions = self._audience(campaign_id, key, segment)
         if zones is not None:
@@ -774,7 +779,7 @@ class Store:
 
     # -- reports ------------------------------------------------------------
 
-    def delivery_log(self, campaign_id: int | None = None) -> Iterator[sa.Row[Any]]:
+    def delivery_log(self, campaign_id: int | None = None) -> Iterator[AnyRow]:
         # deliveries joined with their subscriber, in send order
         query = (
             sa.select(

@@ -12,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from sender.store import Store
+from sender.store import AnyRow, Store
 from sender.store.reports import unknown_outcome
 from sender.store.schema import (
+    UTCDateTime,
     campaigns,
     deliveries,
     enrolments,
@@ -131,7 +132,7 @@ def _attribute_unsubscribes(conn: sa.Connection, loose: Sequence[Any]) -> dict[L
     return out
 
 
-def active_subscribers_with_tag(store: Store, tag: str) -> list[sa.Row[Any]]:
+def active_subscribers_with_tag(store: Store, tag: str) -> Sequence[AnyRow]:
     with store.engine.connect() as conn:
         # active subscribers carrying a tag (to enrol a segment)
         return conn.execute(sa.select(subscribers).where(subscribers.c.status == "active",
@@ -172,16 +173,17 @@ def upcoming_lessons(store: Store, end: datetime) -> list[DueGroup]:
             .where(enrolments.c.status == "active", campaigns.c.status == "active",
                    enrolments.c.next_due_at < end)
             .group_by(enrolments.c.campaign_id, enrolments.c.next_position, day)).all()
-    first_due = enrolments.c.next_due_at.type
+    first_due = cast(UTCDateTime, enrolments.c.next_due_at.type)  # the column's type, as declared
     out = []
     for cid, position, when, n, earliest in rows:
         if not isinstance(earliest, datetime):  # SQLite hands min() back as text
-            earliest = first_due.process_result_value(datetime.fromisoformat(str(earliest)), None)
+            earliest = first_due.process_result_value(datetime.fromisoformat(str(earliest)),
+                                                       store.engine.dialect)
         out.append(DueGroup(cid, position, str(when)[:10], n, earliest))
     return out
 
 
-def scheduled_newsletters(store: Store) -> list[sa.Row[Any]]:
+def scheduled_newsletters(store: Store) -> Sequence[AnyRow]:
     with store.engine.connect() as conn:
         # newsletters still to go out, soonest first
         return conn.execute(
@@ -192,7 +194,7 @@ def scheduled_newsletters(store: Store) -> list[sa.Row[Any]]:
             .order_by(newsletters.c.next_run_at)).all()
 
 
-def newsletter_by_id(store: Store, newsletter_id: int) -> sa.Row[Any] | None:
+def newsletter_by_id(store: Store, newsletter_id: int) -> AnyRow | None:
     with store.engine.connect() as conn:
         # one newsletter with its campaign
         return conn.execute(sa.select(newsletters, campaigns.c.slug, campaigns.c.title)
@@ -209,7 +211,7 @@ def cancel_newsletter(store: Store, newsletter_id: int) -> bool:
                             .values(status="cancelled", next_run_at=None)).rowcount > 0
 
 
-def newsletters_page(store: Store, limit: int = 100) -> list[sa.Row[Any]]:
+def newsletters_page(store: Store, limit: int = 100) -> Sequence[AnyRow]:
     with store.engine.connect() as conn:
         # the latest newsletters, newest first
         return conn.execute(sa.select(newsletters, campaigns.c.slug, campaigns.c.title)
@@ -221,7 +223,7 @@ def newsletters_page(store: Store, limit: int = 100) -> list[sa.Row[Any]]:
 
 
 def search_subscribers(store: Store, *, query: str = "", tag: str = "", status: str = "",
-                       after: int = 0, limit: int = PAGE_SIZE) -> list[sa.Row[Any]]:
+                       after: int = 0, limit: int = PAGE_SIZE) -> Sequence[AnyRow]:
     """One page of subscribers matching an address fragment, a tag and a status, by id."""
     conditions = [subscribers.c.id > after]
     if query:
@@ -246,9 +248,9 @@ def subscriber_status_counts(store: Store) -> dict[str, int]:
 
 @dataclass
 class Timeline:
-    enrolments: list[sa.Row[Any]]  # with slug and title
-    deliveries: list[sa.Row[Any]]  # with slug
-    events: list[sa.Row[Any]]
+    enrolments: list[AnyRow]  # with slug and title
+    deliveries: list[AnyRow]  # with slug
+    events: list[AnyRow]
 
 
 def subscriber_timeline(store: Store, subscriber_id: int, limit: int = 500) -> Timeline:
@@ -308,14 +310,14 @@ def suppression_counts(store: Store) -> dict[str, int]:
                                  .group_by(suppressions.c.reason)).all())
 
 
-def paused_campaigns(store: Store) -> list[sa.Row[Any]]:
+def paused_campaigns(store: Store) -> Sequence[AnyRow]:
     with store.engine.connect() as conn:
         # campaigns paused, with why
         return conn.execute(sa.select(campaigns).where(campaigns.c.status == "paused")
                             .order_by(campaigns.c.slug)).all()
 
 
-def in_flight(store: Store, now: datetime, limit: int = 200) -> tuple[int, int, list[sa.Row[Any]]]:
+def in_flight(store: Store, now: datetime, limit: int = 200) -> tuple[int, int, list[AnyRow]]:
     """Deliveries in 'sending': (how many are a batch in flight, how many have an unknown
     outcome, the oldest of those). Unknown is `reports.unknown_outcome`, the rule
     `drip status` counts by: handed to a worker that stopped before recording it."""

@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import frontmatter
+import werkzeug
 import yaml
 from flask import (
     Blueprint,
@@ -236,7 +237,7 @@ def _secret() -> str:
 
 
 @bp.before_request
-def _guard() -> Response | tuple[str, int] | None:
+def _guard() -> werkzeug.Response | tuple[str, int] | None:
     settings = drip().engine.settings
     g.user = auth.current_user(settings, _secret())
     if g.user is None and request.endpoint not in OPEN_ENDPOINTS:
@@ -286,7 +287,7 @@ def _client() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | tuple[str, int]:
+def login() -> werkzeug.Response | tuple[str, int]:
     settings = drip().engine.settings
     throttle: auth.LoginThrottle = current_app.extensions["drip_login_throttle"]
     configured = bool(settings.admin_password_hash)
@@ -316,7 +317,7 @@ def login() -> Response | tuple[str, int]:
 
 
 @bp.post("/logout")
-def logout() -> Response:
+def logout() -> werkzeug.Response:
     auth.log_out()
     return redirect(url_for("console.login"))
 
@@ -384,10 +385,11 @@ def _lesson_numbers(campaign_id: int | None, lessons: list[Lesson]) -> tuple[lis
         by_status = delivered.get((campaign_id, key), {})
         by_event = happened.get((campaign_id, key), {})
         sent = by_status.get("sent", 0)
-        row = {"key": key, "label": key, "removed": key not in {lesson.key for lesson in lessons},
-               "sent": sent, "failed": by_status.get("failed", 0), "sending": by_status.get("sending", 0),
-               "queued": by_status.get("queued", 0),
-               **{kind: by_event.get(kind, 0) for kind in queries.FUNNEL_EVENTS}}
+        row: dict[str, Any] = {
+            "key": key, "label": key, "removed": key not in {lesson.key for lesson in lessons},
+            "sent": sent, "failed": by_status.get("failed", 0), "sending": by_status.get("sending", 0),
+            "queued": by_status.get("queued", 0),
+            **{kind: by_event.get(kind, 0) for kind in queries.FUNNEL_EVENTS}}
         row["rates"] = {kind: _rate(row[kind], sent) for kind in queries.FUNNEL_EVENTS}
         rows.append(row)
     subjects = {lesson.key: lesson.subject for lesson in lessons}
@@ -412,7 +414,7 @@ def campaign(slug: str) -> tuple[str, int]:
 
 
 @bp.post("/campaigns/<slug>/start")
-def start(slug: str) -> Response:
+def start(slug: str) -> werkzeug.Response:
     """Enrol all active subscribers, or those with a tag (`drip enrol`)."""
     engine = drip().engine
     _campaign(slug)
@@ -437,7 +439,7 @@ def start(slug: str) -> Response:
     return redirect(url_for("console.campaign", slug=slug))
 
 
-def _set_campaign(slug: str, paused: bool) -> Response:
+def _set_campaign(slug: str, paused: bool) -> werkzeug.Response:
     """`drip pause` / `drip resume` of a whole campaign."""
     store = drip().engine.store
     if not store.set_campaign_status(slug, "paused" if paused else "active",
@@ -451,12 +453,12 @@ def _set_campaign(slug: str, paused: bool) -> Response:
 
 
 @bp.post("/campaigns/<slug>/pause")
-def pause(slug: str) -> Response:
+def pause(slug: str) -> werkzeug.Response:
     return _set_campaign(slug, paused=True)
 
 
 @bp.post("/campaigns/<slug>/resume")
-def resume(slug: str) -> Response:
+def resume(slug: str) -> werkzeug.Response:
     return _set_campaign(slug, paused=False)
 
 
@@ -513,7 +515,8 @@ def schedule() -> tuple[str, int]:
     for n in queries.scheduled_newsletters(engine.store):
         if n.segment not in audiences:
             audiences[n.segment] = _snapshot(f"audience:{n.segment or ''}")[0]
-        walls, wall = [], datetime.strptime(n.wall_time, WALL_FORMAT)
+        walls: list[datetime] = []
+        wall = datetime.strptime(n.wall_time, WALL_FORMAT)
         while wall < end.replace(tzinfo=None) and len(walls) < SCHEDULE_DAYS:
             walls.append(wall)
             if not n.cron:
@@ -666,13 +669,14 @@ def _timing_rows(campaign: Campaign) -> list[dict[str, Any]]:
 
 
 @bp.route("/campaigns/<slug>/timing", methods=["GET", "POST"])
-def timing(slug: str) -> Response | tuple[str, int]:
+def timing(slug: str) -> werkzeug.Response | tuple[str, int]:
     """Each lesson's send-time rules (front matter) and the campaign's ([schedule] in
     campaign.toml), validated as `drip` validates them, written back in place."""
     campaign = _campaign(slug)
-    context = {"title": f"Send times: {campaign.title}", "campaign": campaign,
-               "version": _files_version(campaign),
-               "defaults": {k: _shown(campaign.schedule.get(k)) for k in SCHEDULE_KEYS}}
+    context: dict[str, Any] = {
+        "title": f"Send times: {campaign.title}", "campaign": campaign,
+        "version": _files_version(campaign),
+        "defaults": {k: _shown(campaign.schedule.get(k)) for k in SCHEDULE_KEYS}}
     if request.method == "GET":
         return _page("console_timing.html", rows=_timing_rows(campaign), **context)
     try:
@@ -798,7 +802,7 @@ def newsletters() -> tuple[str, int]:
 
 
 @bp.post("/newsletters")
-def newsletter_compose() -> Response | tuple[str, int]:
+def newsletter_compose() -> werkzeug.Response | tuple[str, int]:
     """Preview, or save the Markdown under newsletters_dir and schedule it
     (`drip newsletter schedule FILE --at … [--local] [--segment] [--cron] [--timezone]`)."""
     from sender.newsletters import schedule_newsletter
@@ -831,6 +835,7 @@ def newsletter_compose() -> Response | tuple[str, int]:
     except (DripError, ValueError, yaml.YAMLError) as exc:
         return _newsletters_page(400, form=form, error=str(exc))
     row = queries.newsletter_by_id(engine.store, newsletter_id)
+    assert row is not None, f"newsletter {newsletter_id} vanished right after scheduling"
     where = "each subscriber's local time" if row.local else row.timezone
     flash(f"Scheduled newsletter {newsletter_id} ({row.title!r}) for {row.wall_time} {where}"
           + (f", then {row.cron}" if row.cron else "") + f"; saved as {path.name}.")
@@ -838,7 +843,7 @@ def newsletter_compose() -> Response | tuple[str, int]:
 
 
 @bp.post("/newsletters/<int:newsletter_id>/cancel")
-def newsletter_cancel(newsletter_id: int) -> Response:
+def newsletter_cancel(newsletter_id: int) -> werkzeug.Response:
     if not queries.cancel_newsletter(drip().engine.store, newsletter_id):
         raise DripError(f"newsletter {newsletter_id} is not scheduled (already sent or cancelled)")
     flash(f"Cancelled newsletter {newsletter_id}; anything already sent stays sent.")
@@ -864,7 +869,7 @@ def subscribers() -> tuple[str, int]:
 
 
 @bp.post("/subscribers")
-def subscriber_add() -> Response:
+def subscriber_add() -> werkzeug.Response:
     """`drip subscribers add`."""
     engine = drip().engine
     try:
@@ -877,7 +882,9 @@ def subscriber_add() -> Response:
     except InvalidSubscriber as exc:
         flash(f"Not added: {exc}", "error")
         return redirect(url_for("console.subscribers"))
-    flash(("Added " if created else "Updated ") + str(engine.store.subscriber(subscriber_id).email))
+    added = engine.store.subscriber(subscriber_id)
+    assert added is not None, f"subscriber {subscriber_id} vanished right after being added"
+    flash(("Added " if created else "Updated ") + str(added.email))
     return redirect(url_for("console.subscriber", subscriber_id=subscriber_id))
 
 
@@ -951,9 +958,9 @@ def _timeline(row: Any, found: queries.Timeline) -> list[dict[str, Any]]:
         items.append({"at": d.sent_at or d.claimed_at or d.scheduled_at, "what": d.status,
                       "detail": f"{d.slug} / {d.lesson_key}", "error": d.error})
     for ev in reversed(found.events):
-        d = lessons.get(ev.delivery_id)
+        delivery = lessons.get(ev.delivery_id)
         data = ev.data or {}
-        detail = f"{d.slug} / {d.lesson_key}" if d else (
+        detail = f"{delivery.slug} / {delivery.lesson_key}" if delivery else (
             "everything" if data.get("scope") == "all" else data.get("source") or "")
         if ev.type == "clicked" and data.get("url"):
             detail += f" — {data['url']}"
@@ -976,7 +983,7 @@ def subscriber(subscriber_id: int) -> tuple[str, int]:
 
 
 @bp.post("/subscribers/<int:subscriber_id>/unsubscribe")
-def subscriber_unsubscribe(subscriber_id: int) -> Response:
+def subscriber_unsubscribe(subscriber_id: int) -> werkzeug.Response:
     engine = drip().engine
     row = _subscriber_or_404(subscriber_id)
     engine.store.unsubscribe(subscriber_id, None, engine.clock(), source=f"console ({g.user})")
@@ -985,7 +992,7 @@ def subscriber_unsubscribe(subscriber_id: int) -> Response:
 
 
 @bp.post("/subscribers/<int:subscriber_id>/delete")
-def subscriber_delete(subscriber_id: int) -> Response:
+def subscriber_delete(subscriber_id: int) -> werkzeug.Response:
     engine = drip().engine
     _subscriber_or_404(subscriber_id)
     if request.form.get("confirm") != "yes":
@@ -1039,7 +1046,7 @@ def deliverability() -> tuple[str, int]:
 
 
 @bp.post("/deliverability/resolve")
-def resolve() -> Response:
+def resolve() -> werkzeug.Response:
     """Settle deliveries whose outcome is unknown, as the provider's log shows them."""
     engine = drip().engine
     outcome = request.form.get("outcome", "")

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
+import werkzeug
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 
@@ -65,6 +66,15 @@ def _token() -> str:
 # -- sample subscriber and rendering ----------------------------------------------------
 
 
+class SampleQuery(TypedDict):
+    """A sample subscriber as URL query values (keyword arguments to `url_for`)."""
+
+    name: str
+    email: str
+    timezone: str
+    fields: str
+
+
 @dataclass
 class Sample:
     name: str
@@ -79,7 +89,7 @@ class Sample:
         return cls(name=args.get("name", "Alex Sample"), email=args.get("email", "alex@example.com"),
                    timezone=args.get("timezone") or default_zone, fields_text=args.get("fields", ""))
 
-    def query(self) -> dict[str, str]:
+    def query(self) -> SampleQuery:
         return {"name": self.name, "email": self.email, "timezone": self.timezone, "fields": self.fields_text}
 
     def fields(self) -> dict[str, str]:
@@ -291,7 +301,7 @@ def system_html(which: str) -> Response:
 
 
 @bp.post("/<slug>/<key>/send")
-def send(slug: str, key: str) -> Response | tuple[str, int]:
+def send(slug: str, key: str) -> werkzeug.Response | tuple[str, int]:
     """A test of this lesson to one address, through the configured provider."""
     if not hmac.compare_digest(request.form.get("token", ""), _token()):
         abort(403)

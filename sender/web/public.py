@@ -143,6 +143,7 @@ def subscribe(slug: str) -> tuple[str, int]:
     subscriber_id, _ = add_subscriber(engine.store, email, now=now, name=clean_name(form["name"]),
                                       timezone=timezone, status="pending", consent_source=None)
     subscriber = engine.store.subscriber(subscriber_id)
+    assert subscriber is not None, f"subscriber {subscriber_id} vanished right after sign-up"
     # The same answer whether or not we know the address, so the form reveals nothing.
     if subscriber.status in ("bounced", "complained") or engine.store.is_suppressed(email):
         return sent
@@ -196,7 +197,9 @@ def confirm(token: str) -> tuple[str, int]:
         engine.store.confirm(subscriber.id, now, source=f"double opt-in: {campaign.slug}")
     elif subscriber.status == "unsubscribed":
         engine.store.resubscribe(subscriber.id, None, now)
-    if engine.store.subscriber(subscriber.id).status != "active":
+    current = engine.store.subscriber(subscriber.id)
+    assert current is not None, f"subscriber {subscriber.id} vanished while confirming"
+    if current.status != "active":
         return _message("We can't send to this address", "It bounced or was reported as spam.", 409)
     engine.enrol(campaign.slug, [subscriber.email])
     return _message("You're in", f"Lesson 1 of {campaign.title} is on its way to {subscriber.email}.")

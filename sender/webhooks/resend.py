@@ -113,13 +113,15 @@ def _event(payload: Mapping[str, Any], msg_id: str) -> WebhookEvent | None:
     first = to[0] if isinstance(to, list) and to else to
     email = recipient(first, "data.to")
     at = event_time(payload.get("created_at"), "created_at")
-    bounce = data.get("bounce") if isinstance(data.get("bounce"), Mapping) else {}
+    raw_bounce = data.get("bounce")
+    bounce: Mapping[str, Any] = raw_bounce if isinstance(raw_bounce, Mapping) else {}
     permanent = False
     if kind == "bounced":
         # Resend documents email.bounced as a permanent rejection; bounce.type (SES's bounceType)
         # can still say Transient or Undetermined, which are not grounds to suppress.
         permanent = bounce.get("type", "Permanent") == "Permanent"
-    click = data.get("click") if isinstance(data.get("click"), Mapping) else {}
+    raw_click = data.get("click")
+    click: Mapping[str, Any] = raw_click if isinstance(raw_click, Mapping) else {}
     message_id = data.get("email_id")
     return WebhookEvent(
         provider="resend",

@@ -242,8 +242,9 @@ def _events(event: Mapping[str, Any], sns_message_id: str) -> list[WebhookEvent]
         raise malformed("missing field 'Message.eventType'")
     mail = require_object(require(event, "mail", "Message."), "Message.mail")
     message_id = require_str(mail, "messageId", "Message.mail.")
-    tags = mail.get("tags") if isinstance(mail.get("tags"), Mapping) else {}
-    common = {"provider_message_id": message_id, "delivery_id": delivery_id(tags.get("delivery"))}
+    raw_tags = mail.get("tags")
+    tags: Mapping[str, Any] = raw_tags if isinstance(raw_tags, Mapping) else {}
+    delivery = delivery_id(tags.get("delivery"))
 
     def make(kind: str, address: Any, field: str, at: datetime, *, permanent: bool = False,
              **data: Any) -> WebhookEvent:
@@ -251,7 +252,8 @@ def _events(event: Mapping[str, Any], sns_message_id: str) -> list[WebhookEvent]
         return WebhookEvent(provider="ses", type=kind, email=email, at=at,
                             # one SNS message per SES event; per recipient within it
                             external_id=f"ses:{sns_message_id}:{email}",
-                            permanent=permanent, data=small([("event", name), *data.items()]), **common)
+                            permanent=permanent, data=small([("event", name), *data.items()]),
+                            provider_message_id=message_id, delivery_id=delivery)
 
     if name == "Bounce":
         detail, at = _detail(event, "bounce")
