@@ -1,9 +1,8 @@
-"""The rate limit as the provider sees it: request arrival times counted at the fake server,
-on the real clock, through a 429 with Retry-After."""
+"""A 429 with Retry-After as the provider sees it, on the real clock: every message
+delivered once, and the retry no sooner than the server asked."""
 
 from __future__ import annotations
 
-import itertools
 import time
 
 from pytest_httpserver import HTTPServer
@@ -15,7 +14,7 @@ from tests.providers.conftest import FAKE_APIS, make_message
 POSTMARK = FAKE_APIS["postmark"]
 
 
-def test_requests_per_second_at_the_server_stay_within_the_rate(httpserver: HTTPServer) -> None:
+def test_a_busy_server_is_retried_after_the_time_it_asks_for(httpserver: HTTPServer) -> None:
     arrivals: list[float] = []
     delivered: list[str] = []
 
@@ -36,7 +35,6 @@ def test_requests_per_second_at_the_server_stay_within_the_rate(httpserver: HTTP
     assert all(r.ok for r in results)
     assert sorted(delivered) == sorted(m.to for m in messages)  # each exactly once
     assert len(arrivals) == 6  # five batches and one retry
-    for t in arrivals:
-        in_a_second = [a for a in arrivals if t <= a < t + 0.95]
-        assert len(in_a_second) <= 2, [round(a - arrivals[0], 2) for a in arrivals]
-    assert max(b - a for a, b in itertools.pairwise(arrivals)) >= 0.95  # Retry-After: 1 was honoured
+    # Retry-After: 1 was honoured. The gap can only grow on a busy machine; how many
+    # requests a second the throttle lets through is tested on a fake clock.
+    assert arrivals[2] - arrivals[1] >= 0.95, [round(a - arrivals[0], 2) for a in arrivals]

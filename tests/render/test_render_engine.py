@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from html import unescape
 from pathlib import Path
 
@@ -272,20 +271,16 @@ def test_fast_stage_two_matches_jinja(project: Path) -> None:
     assert fast_count == 2 * 5  # all but the {% if %} and the ~ operator take the fast path
 
 
-def test_render_speed_is_well_above_jinja(glute_project: Path) -> None:
-    """Not the benchmark (bench/render_bench.py); a guard against losing the fast path."""
+def test_every_shipped_lesson_takes_the_fast_path(glute_project: Path) -> None:
+    """A guard against losing the fast path; its speed is measured by bench/render_bench.py."""
     renderer, _ = renderer_of(glute_project)
     campaign = campaign_of(glute_project, "glute-activation")
     compiled = [renderer.compile(campaign, lesson) for lesson in campaign.lessons]
     assert all(c.html.fast and c.text.fast and c.subject.fast for c in compiled)
     context = {"subscriber": {"first_name": "Ann", "email": "a@x"}, "unsubscribe_url": "u", "manage_url": "m",
                "next_lesson_day": "Monday"}
-    start = time.perf_counter()
-    for _ in range(200):
-        for c in compiled:
-            renderer.render(c, context)
-    rate = 1000 / (time.perf_counter() - start)
-    assert rate > 5_000, f"{rate:.0f} renders/s"
+    for c in compiled:
+        assert renderer.render(c, context)  # the fast slots render
 
 
 @pytest.mark.parametrize("name", ["Sam Lee", "Lee, Sam", "O'Brien", "Zoë", "Dr. X", 'a"b', "[x]", "a\\b",
