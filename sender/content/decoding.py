@@ -88,11 +88,6 @@ class DecodedText:
         )
 
 
-def decode_article(data: bytes, path: Path) -> str:
-    """The text of ``data`` read from ``path``, or ContentError (see decode_text)."""
-    return decode_text(data, path).text
-
-
 def decode_text(
     data: bytes,
     source: Path | str,
