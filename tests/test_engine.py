@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from sender.engine import Engine
+from sender.outcomes import Fault
 from sender.providers.base import SendResult
 from sender.providers.memory import MemoryProvider
 from sender.providers.outbox import OutboxProvider
@@ -255,7 +256,7 @@ def test_an_address_the_provider_refuses_is_suppressed_and_never_mailed_again(pr
     class RefusesOne(MemoryProvider):
         def send_messages(self, messages):  # type: ignore[no-untyped-def]
             sent = super().send_messages([m for m in messages if "bad@" not in m.to])
-            return sent + [SendResult(m, ok=False, permanent=True, suppress=True,
+            return sent + [SendResult(m, ok=False, fault=Fault.RECIPIENT,
                                       error="ErrorCode 406: inactive recipient")
                            for m in messages if "bad@" in m.to]
 
@@ -281,7 +282,7 @@ def test_a_subscriber_refused_in_one_course_is_not_claimed_for_another(project: 
     class RefusesBad(MemoryProvider):
         def send_messages(self, messages):  # type: ignore[no-untyped-def]
             tried.extend(m.to for m in messages)
-            return [SendResult(m, ok=False, permanent=True, suppress=True, error="inactive recipient")
+            return [SendResult(m, ok=False, fault=Fault.RECIPIENT, error="inactive recipient")
                     if m.to == "bad@example.com" else SendResult(m, ok=True) for m in messages]
 
     engine, clock = make_engine(project, db_url, provider=RefusesBad(f"memory://{project}/bad"))

@@ -15,6 +15,7 @@ from email.utils import format_datetime
 from typing import ClassVar, Self
 
 from sender.errors import DripError
+from sender.outcomes import Fault
 
 # Long List-Unsubscribe URLs stay on one line (RFC 5322 allows 998) rather than
 # being folded right after the colon, which some receivers read badly.
@@ -68,9 +69,20 @@ class SendResult:
     ok: bool
     provider_message_id: str | None = None
     error: str | None = None
-    permanent: bool = False  # True: retrying will not help (invalid address, inactive recipient)
-    # The recipient address itself was refused (invalid, inactive, user unknown): never mail it again.
-    suppress: bool = False
+    # Whose fault a failure is (`sender.outcomes`): what the engine does with it.
+    fault: Fault | None = None
+
+    def __post_init__(self) -> None:
+        if not self.ok and self.fault is None:
+            object.__setattr__(self, "fault", Fault.TEMPORARY)
+
+    @property
+    def permanent(self) -> bool:
+        return self.fault is not None and self.fault.fails_delivery
+
+    @property
+    def suppress(self) -> bool:
+        return self.fault is not None and self.fault.suppresses
 
 
 class Provider:

@@ -21,8 +21,10 @@ backoff and jitter, honouring ``Retry-After`` (seconds or an HTTP date). A read 
 is ambiguous (the provider may have accepted the request), so a retry may duplicate a
 message; every retry carries the same Message-ID, and where the API offers an
 idempotency key (Resend) the provider sends one. When the attempts run out the messages
-come back failed with ``permanent=False``: a provider outage never raises, the engine
-decides what to do.
+come back failed with `Fault.TEMPORARY`: a provider outage never raises, the engine
+decides what to do. A refusal is classified by `HttpProvider.fault_of` (see
+`sender.outcomes`): the account's fault (401, 403, 413 and what each provider says is about
+the sender or the account) pauses the campaign; the recipient's fault suppresses the address.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
+from sender.outcomes import Fault
 from sender.providers.base import OutgoingMessage, Provider, ProviderError, SendResult, _check_header
 
 CONNECT_TIMEOUT = 5.0
@@ -127,11 +130,11 @@ class RetryPolicy:
         step = min(self.cap, self.base * 2 ** (failures - 1))
         return step / 2 + self.clock.random() * step / 2
 
-    def wait_before_retry(self, failures: int, retry_after: str | None) -> float | None:
-        """Seconds to wait before the next try, or None when not worth waiting in this send."""
+    def wait_before_retry(self, failures: int, asked: float | None) -> float | None:
+        """Seconds to wait before the next try (`asked` by the provider, or backoff), or None
+        when not worth waiting in this send."""
         if failures >= self.attempts:
             return None
-        asked = retry_after_seconds(retry_after, self.clock.time())
         wait = asked if asked is not None else self.backoff(failures)
         return wait if wait <= self.max_wait else None
 
@@ -243,8 +246,8 @@ def reply_to(m: OutgoingMessage) -> str | None:
     return next((v for k, v in m.headers.items() if k.lower() == "reply-to"), None)
 
 
-def failed(messages: Sequence[OutgoingMessage], error: str, *, permanent: bool) -> list[SendResult]:
-    return [SendResult(m, ok=False, error=error, permanent=permanent) for m in messages]
+def failed(messages: Sequence[OutgoingMessage], error: str, fault: Fault) -> list[SendResult]:
+    return [SendResult(m, ok=False, error=error, fault=fault) for m in messages]
 
 
 def group_identical(messages: Sequence[OutgoingMessage], limit: int,
@@ -270,7 +273,7 @@ def group_identical(messages: Sequence[OutgoingMessage], limit: int,
 
 class HttpProvider(Provider):
     """A provider reached over an HTTP API. Subclasses set the class attributes and implement
-    `build_request` and `read_results`; they may override `group` and `is_permanent`."""
+    `build_request` and `read_results`; they may override `group` and `fault_of`."""
 
     default_endpoint: ClassVar[str]
     batch_limit: ClassVar[int] = 1
@@ -371,11 +374,21 @@ class HttpProvider(Provider):
     def is_retryable(self, reply: Reply) -> bool:
         return reply.status is None or reply.status in (408, 429) or reply.status >= 500
 
-    def is_permanent(self, reply: Reply) -> bool:
-        """Whether trying the same request later is pointless. 401/403 are not: the message is
-        fine and the fix is a key or an account setting, so the engine should pause, not drop."""
+    def fault_of(self, reply: Reply) -> Fault:
+        """Whose fault a refused request is. 401/403 (a key or an account setting) and 413 are
+        the account's: the messages are fine, so the engine pauses rather than drops them. Any
+        other 4xx is about the request's messages; a provider that can tell a refused recipient
+        from a refused message (and from a refused sender) says so in its override."""
         status = reply.status
-        return status is not None and 400 <= status < 500 and status not in (401, 403, 408, 409, 429)
+        if status is None or status in (408, 409, 429) or status >= 500:
+            return Fault.TEMPORARY
+        if status in (401, 403, 413):
+            return Fault.ACCOUNT
+        return Fault.MESSAGE
+
+    def asked_wait(self, reply: Reply) -> float | None:
+        """Seconds the provider asked us to wait before trying again, if it said."""
+        return retry_after_seconds(reply.headers.get("Retry-After"), self.clock.time())
 
     def error_detail(self, reply: Reply) -> str:
         """The provider's own words for a failed request."""
@@ -415,7 +428,7 @@ class HttpProvider(Provider):
                 try:
                     check_message(m)
                 except ValueError as exc:  # one malformed message must not sink its batch
-                    slots[i] = SendResult(m, ok=False, error=f"{self.name}: {exc}", permanent=True)
+                    slots[i] = SendResult(m, ok=False, error=f"{self.name}: {exc}", fault=Fault.MESSAGE)
                 else:
                     yield i
 
@@ -461,10 +474,12 @@ class HttpProvider(Provider):
         reply = self._exchange(self.build_request(batch), len(batch))
         if reply.ok:
             return self._read(batch, reply)
-        permanent = self.is_permanent(reply)
-        if permanent and len(batch) > 1 and self.split_refused_batches:
-            return [r for m in batch for r in self._send_batch([m])]
-        return failed(batch, self.describe(reply), permanent=permanent)
+        fault = self.fault_of(reply)
+        if fault.fails_delivery and len(batch) > 1:
+            if self.split_refused_batches:
+                return [r for m in batch for r in self._send_batch([m])]
+            fault = Fault.MESSAGE  # which recipient was refused is unknown: suppress nobody
+        return failed(batch, self.describe(reply), fault)
 
     def _read(self, batch: list[OutgoingMessage], reply: Reply) -> list[SendResult]:
         try:
@@ -472,9 +487,9 @@ class HttpProvider(Provider):
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             # Accepted, but we cannot tell what happened to each message: report "try again".
             return failed(batch, f"{self.name}: unreadable answer ({exc}): {reply.text[:200]}",
-                          permanent=False)
+                          Fault.TEMPORARY)
         missing = failed(batch[len(results):], f"{self.name}: the answer had no result for this message",
-                         permanent=False)
+                         Fault.TEMPORARY)
         return results[:len(batch)] + missing
 
     def describe(self, reply: Reply) -> str:
@@ -492,7 +507,7 @@ class HttpProvider(Provider):
             if reply.ok or not self.is_retryable(reply):
                 return reply
             failures += 1
-            wait = self.retry.wait_before_retry(failures, reply.headers.get("Retry-After"))
+            wait = self.retry.wait_before_retry(failures, self.asked_wait(reply))
             if wait is None:
                 return reply
             if reply.status == 429:  # every request of this provider waits, not just this one

@@ -17,6 +17,9 @@ what all members share is sent as plain fields. A single message therefore carri
 ``h:``/``v:`` fields only. A refused grouped request (one bad address refuses the call) is
 resent one message at a time.
 
+A 400 about the ``to`` parameter is the recipient's fault (suppressed); one about ``from``,
+and a 404 (the domain is not on this account), are the account's (the campaign pauses).
+
 Our metadata travels as ``v:`` custom variables (returned as ``user-variables`` in Mailgun's
 webhooks), the campaign slug as ``o:tag``, our headers as ``h:`` fields.
 """
@@ -30,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 from urllib.parse import quote, urlsplit
 
+from sender.outcomes import Fault
 from sender.providers.base import OutgoingMessage, ProviderError, SendResult
 from sender.providers.http import (
     HttpProvider,
@@ -43,6 +47,8 @@ from sender.providers.http import (
 
 REGIONS = {"us": "https://api.mailgun.net", "eu": "https://api.eu.mailgun.net"}
 DOMAIN = re.compile(r"^[A-Za-z0-9.-]+$")  # a '/' would silently hit another endpoint
+# "'to' parameter is not a valid address...": which parameter a 400 is about
+_PARAMETER = re.compile(r"^'?(to|from|h:Reply-To)'? parameter", re.IGNORECASE)
 
 
 def _per_recipient_fields(m: OutgoingMessage) -> dict[str, str]:
@@ -112,6 +118,15 @@ class MailgunProvider(HttpProvider):
                          for m, row in zip(batch, rows, strict=True)}
             form.append(("recipient-variables", json.dumps(variables)))
         return HttpRequest(f"/v3/{quote(self.domain, safe='')}/messages", form=form)
+
+    def fault_of(self, reply: Reply) -> Fault:
+        if reply.status == 404:
+            return Fault.ACCOUNT
+        fault = super().fault_of(reply)
+        about = _PARAMETER.match(self.error_detail(reply))
+        if fault is Fault.MESSAGE and about:
+            return Fault.RECIPIENT if about.group(1).lower() == "to" else Fault.ACCOUNT
+        return fault
 
     def read_results(self, batch: Sequence[OutgoingMessage], reply: Reply) -> list[SendResult]:
         sent_id = reply.json()["id"]  # one id for the whole request; webhooks tell recipients apart

@@ -8,23 +8,45 @@ bulk and marketing mail, which a drip course is, to go through a broadcast strea
 the common ones of `sender.providers.http` (defaults: rate 200 messages/s, concurrency 2).
 
 Postmark answers a batch with HTTP 200 even when some messages fail, so each message's
-result is read from its own entry: ``ErrorCode`` 0 is success; 300 (invalid email
-request) and 406 (inactive recipient: bounced, complained or unsubscribed) are
-permanent; any other code (account or sender-signature problems) is reported as
-transient, so the engine pauses the campaign rather than dropping the subscriber.
+result is read from its own entry; a refusal of the whole request (HTTP 422) carries one
+``ErrorCode`` for all. ``ErrorCode`` 0 is success; 406 (inactive recipient: bounced,
+complained or unsubscribed) and 300 (invalid email request) about a recipient address are
+the recipient's fault; 300 about the From or Reply-To address, and every other code
+(sender signature missing or unconfirmed, 405 no credits, 412 account pending, a bad
+token...) are the account's, so the engine pauses the campaign rather than dropping the
+subscriber; 300 about anything else fails that message; 100 (maintenance) is temporary.
 Our metadata travels in ``Metadata`` (returned in Postmark's webhooks), the campaign
 slug in ``Tag``, our headers in ``Headers`` and Reply-To in ``ReplyTo``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from sender.outcomes import Fault
 from sender.providers.base import OutgoingMessage, SendResult
 from sender.providers.http import HttpProvider, HttpRequest, Reply, custom_headers, encode_json, reply_to
 
-PERMANENT_ERROR_CODES = frozenset({300, 406})
+INACTIVE_RECIPIENT = 406
+INVALID_REQUEST = 300
+MAINTENANCE = 100
+_RECIPIENT_FIELD = re.compile(r"'(To|Cc|Bcc)'|\brecipient", re.IGNORECASE)
+_SENDER_FIELD = re.compile(r"'(From|ReplyTo|Reply-To|Sender)'|\bfrom\b|sender", re.IGNORECASE)
+
+
+def postmark_fault(code: int, message: str) -> Fault:
+    """Whose fault a Postmark ErrorCode is; `message` tells which address a 300 is about."""
+    if code == INACTIVE_RECIPIENT:
+        return Fault.RECIPIENT
+    if code == MAINTENANCE:
+        return Fault.TEMPORARY
+    if code == INVALID_REQUEST:
+        if _RECIPIENT_FIELD.search(message):
+            return Fault.RECIPIENT
+        return Fault.ACCOUNT if _SENDER_FIELD.search(message) else Fault.MESSAGE
+    return Fault.ACCOUNT
 
 
 class PostmarkProvider(HttpProvider):
@@ -67,6 +89,23 @@ class PostmarkProvider(HttpProvider):
         code = int(entry.get("ErrorCode", -1))
         if code == 0:
             return SendResult(m, ok=True, provider_message_id=entry["MessageID"])
-        return SendResult(m, ok=False, error=f"postmark: ErrorCode {code}: {entry.get('Message', '')}",
-                          permanent=code in PERMANENT_ERROR_CODES,
-                          suppress=code in PERMANENT_ERROR_CODES)
+        message = str(entry.get("Message", ""))
+        return SendResult(m, ok=False, error=f"postmark: ErrorCode {code}: {message}",
+                          fault=postmark_fault(code, message))
+
+    def fault_of(self, reply: Reply) -> Fault:
+        try:
+            body = reply.json()
+        except ValueError:
+            body = None
+        if reply.status == 422 and isinstance(body, dict) and isinstance(body.get("ErrorCode"), int):
+            return postmark_fault(body["ErrorCode"], str(body.get("Message", "")))
+        return super().fault_of(reply)
+
+    def error_detail(self, reply: Reply) -> str:
+        detail = super().error_detail(reply)
+        try:
+            code = reply.json().get("ErrorCode")
+        except (ValueError, AttributeError):
+            return detail
+        return f"ErrorCode {code}: {detail}" if code is not None else detail

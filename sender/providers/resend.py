@@ -10,7 +10,11 @@ retry of the same batch (after a timeout, a 429 or a 5xx) is recognised by Resen
 not sent twice, and the key stays the same however often it is retried. Batches are sent
 in permissive validation mode (``x-batch-validation: permissive``): one invalid message
 does not refuse the rest; Resend returns ids for the accepted ones and an ``errors``
-entry (with the message's index) for each refused one, which is permanent.
+entry (with the message's index) for each refused one: the recipient's fault, unless it is
+about the ``from`` address, which is the account's (as is a 422 about ``from`` for the
+whole request). A 409 ``concurrent_idempotent_requests`` (the same batch still being
+processed) is asked again; a 409 ``invalid_idempotent_request`` (the key was used for
+another payload) is not, and fails those messages.
 
 Our metadata travels as ``tags`` (returned in Resend's webhooks; Resend allows only ASCII
 letters, digits, ``_`` and ``-`` in them, so other characters become ``_``); our headers
@@ -24,10 +28,12 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from sender.outcomes import Fault
 from sender.providers.base import OutgoingMessage, SendResult
 from sender.providers.http import HttpProvider, HttpRequest, Reply, custom_headers, reply_to
 
 NOT_TAG_CHARACTER = re.compile(r"[^A-Za-z0-9_-]")
+_ABOUT_FROM = re.compile(r"`from`|\bfrom\b|domain is not verified", re.IGNORECASE)
 
 
 def idempotency_key(batch: Sequence[OutgoingMessage]) -> str:
@@ -71,9 +77,29 @@ class ResendProvider(HttpProvider):
             email["reply_to"] = address
         return email
 
+    @staticmethod
+    def _error(reply: Reply) -> tuple[str, str]:
+        """(name, message) of an error answer; empty strings when it has none."""
+        try:
+            body = reply.json()
+        except ValueError:
+            return "", ""
+        if not isinstance(body, dict):
+            return "", ""
+        return str(body.get("name", "")), str(body.get("message", ""))
+
     def is_retryable(self, reply: Reply) -> bool:
-        # 409 here means "the same idempotency key is still being processed": ask again later.
-        return reply.status == 409 or super().is_retryable(reply)
+        if reply.status == 409:  # only "still being processed" is worth asking again
+            return self._error(reply)[0] == "concurrent_idempotent_requests"
+        return super().is_retryable(reply)
+
+    def fault_of(self, reply: Reply) -> Fault:
+        name, message = self._error(reply)
+        if reply.status == 409:
+            return Fault.TEMPORARY if name == "concurrent_idempotent_requests" else Fault.MESSAGE
+        if reply.status == 422 and _ABOUT_FROM.search(message):
+            return Fault.ACCOUNT
+        return super().fault_of(reply)
 
     def read_results(self, batch: Sequence[OutgoingMessage], reply: Reply) -> list[SendResult]:
         body = reply.json()
@@ -81,7 +107,9 @@ class ResendProvider(HttpProvider):
         # `data` lists the accepted emails only, in request order.
         accepted = iter(item["id"] for item in body.get("data") or [])
         return [
-            SendResult(m, ok=False, error=f"resend: {refused[i]}", permanent=True) if i in refused
+            SendResult(m, ok=False, error=f"resend: {refused[i]}",
+                       fault=Fault.ACCOUNT if _ABOUT_FROM.search(refused[i]) else Fault.RECIPIENT)
+            if i in refused
             else SendResult(m, ok=True, provider_message_id=next(accepted))
             for i, m in enumerate(batch)
         ]

@@ -18,7 +18,10 @@ and concurrency settings keep fast. Rewriting bodies into ``substitutions`` (e.g
 ``-unsubscribe_url-``) would batch more, but needs the renderer to emit placeholders
 and would hide the real HTML from our previews; that is a renderer change, not a
 provider one. A rejected grouped request (HTTP 400: one bad address refuses the whole
-call) is resent one message at a time so only the culprit fails.
+call) is resent one message at a time so only the culprit fails. A refusal names the field
+at fault: a recipient's address is the recipient's fault (suppressed); ``from`` or
+``reply_to`` is the account's (the campaign pauses). A 429 without ``Retry-After`` waits
+for ``X-RateLimit-Reset``, the epoch second SendGrid's limit window ends.
 
 Our metadata travels in each personalization's ``custom_args`` (returned in SendGrid's
 event webhook); our headers in ``headers``, except Reply-To, which SendGrid reserves
@@ -30,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sender.outcomes import Fault
 from sender.providers.base import OutgoingMessage, SendResult
 from sender.providers.http import (
     HttpProvider,
@@ -84,6 +88,28 @@ class SendGridProvider(HttpProvider):
     @staticmethod
     def _personalization(m: OutgoingMessage) -> dict[str, Any]:
         return {"to": [_mailbox(m.to)], "headers": custom_headers(m), "custom_args": dict(m.metadata)}
+
+    def fault_of(self, reply: Reply) -> Fault:
+        fault = super().fault_of(reply)
+        if fault is not Fault.MESSAGE:
+            return fault
+        try:
+            errors = reply.json().get("errors") or []
+            fields = [str(e.get("field") or "") for e in errors]
+        except (ValueError, AttributeError):
+            return fault
+        if any(f.startswith(("from", "reply_to")) for f in fields):
+            return Fault.ACCOUNT
+        if fields and all(f.startswith("personalizations.") and ".to" in f for f in fields):
+            return Fault.RECIPIENT
+        return fault
+
+    def asked_wait(self, reply: Reply) -> float | None:
+        asked = super().asked_wait(reply)
+        reset = reply.headers.get("X-RateLimit-Reset", "")
+        if asked is None and reply.status == 429 and reset.strip().isdigit():
+            return max(0.0, float(reset) - self.clock.time())
+        return asked
 
     def read_results(self, batch: Sequence[OutgoingMessage], reply: Reply) -> list[SendResult]:
         # Always present in practice; our own Message-ID is the next best handle for matching.

@@ -32,15 +32,18 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
 
+from sender.outcomes import Fault
 from sender.providers.base import OutgoingMessage, ProviderError, SendResult
 from sender.providers.http import HttpProvider, HttpRequest, Reply, redact
 
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 NOT_TAG_CHARACTER = re.compile(r"[^A-Za-z0-9_.-]")
 # Account-level refusals: the message is fine, the account is not (yet); pause, don't drop.
+# MessageRejected is what SES says for an unverified From and, in the sandbox, an unverified
+# recipient: both are fixed in the account, not by dropping the subscriber.
 ACCOUNT_ERRORS = frozenset({"AccountSuspendedException", "SendingPausedException",
                             "MailFromDomainNotVerifiedException", "LimitExceededException",
-                            "NotFoundException"})
+                            "NotFoundException", "MessageRejected"})
 
 
 # -- AWS Signature Version 4 ---------------------------------------------------------------------
@@ -138,8 +141,10 @@ class SesProvider(HttpProvider):
         # "MessageRejected:http://internal.amazon.com/..." in the header; the name alone matters.
         return (reply.headers.get("x-amzn-ErrorType") or "").partition(":")[0]
 
-    def is_permanent(self, reply: Reply) -> bool:
-        return super().is_permanent(reply) and self.error_type(reply) not in ACCOUNT_ERRORS
+    def fault_of(self, reply: Reply) -> Fault:
+        if self.error_type(reply) in ACCOUNT_ERRORS:
+            return Fault.ACCOUNT
+        return super().fault_of(reply)
 
     def error_detail(self, reply: Reply) -> str:
         detail = super().error_detail(reply)

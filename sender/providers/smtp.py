@@ -10,8 +10,10 @@ for a relay with a private certificate authority), ``timeout`` (seconds, default
 ``rate`` (messages per second, default 0 = no limit), ``attempts`` (tries per message when
 the connection drops or the server answers 4xx, default 3), ``max_wait``.
 
-A 5xx answer is permanent for that message; a 4xx answer or a dropped connection is retried
-with the shared backoff, then reported as a transient failure. SMTP has no metadata field,
+A 5xx answer to RCPT TO refuses the recipient (the address is suppressed); a 5xx answer to
+the sender or the data fails that message; a refused login is the account's fault (the engine
+pauses the campaign); a 4xx answer or a dropped connection is retried with the shared
+backoff, then reported as a temporary failure (see `sender.outcomes`). SMTP has no metadata field,
 so our metadata travels in an ``X-Drip-Metadata`` header (URL-encoded pairs), which bounce
 reports quote back; the provider message id is our own Message-ID.
 """
@@ -22,10 +24,10 @@ import os
 import smtplib
 import ssl
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from email.message import EmailMessage
 from urllib.parse import urlencode, urlsplit
 
+from sender.outcomes import Fault
 from sender.providers.base import OutgoingMessage, Provider, ProviderError, SendResult
 from sender.providers.http import (
     RetryPolicy,
@@ -124,7 +126,7 @@ class SmtpProvider(Provider):
             check_message(m)
             email = self._email(m)
         except ValueError as exc:
-            return SendResult(m, ok=False, error=f"smtp: {exc}", permanent=True)
+            return SendResult(m, ok=False, error=f"smtp: {exc}", fault=Fault.MESSAGE)
         failures = 0
         while True:
             self.throttle.acquire(1)
@@ -142,7 +144,8 @@ class SmtpProvider(Provider):
         try:
             self.open()
         except smtplib.SMTPAuthenticationError as exc:  # the message is fine; the account is not
-            return SendResult(m, ok=False, error=f"smtp: login refused: {exc.smtp_code} {exc.smtp_error!r}")
+            return SendResult(m, ok=False, error=f"smtp: login refused: {exc.smtp_code} {exc.smtp_error!r}",
+                              fault=Fault.ACCOUNT)
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise _Retry(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
@@ -152,25 +155,26 @@ class SmtpProvider(Provider):
                                     to_addrs=[address_of(m.to)[1]])
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
-            result = self._refused(m, code, text)
             # 5xx to RCPT TO: this mailbox is refused (user unknown, disabled), not the message
-            return replace(result, suppress=result.permanent)
+            return self._refused(m, code, text, Fault.RECIPIENT)
         except smtplib.SMTPResponseException as exc:  # sender refused, data refused, 421 ...
-            return self._refused(m, exc.smtp_code, exc.smtp_error)
+            return self._refused(m, exc.smtp_code, exc.smtp_error, Fault.MESSAGE)
         except smtplib.SMTPNotSupportedError as exc:  # e.g. needs SMTPUTF8 the server lacks
-            return SendResult(m, ok=False, error=f"smtp: {exc}", permanent=True)
+            return SendResult(m, ok=False, error=f"smtp: {exc}", fault=Fault.MESSAGE)
         except (smtplib.SMTPException, OSError) as exc:  # dropped or refused connection, timeout
             self._drop()
             raise _Retry(f"{type(exc).__name__}: {exc}") from exc
         return SendResult(m, ok=True, provider_message_id=m.message_id)
 
-    def _refused(self, m: OutgoingMessage, code: int, text: bytes | str) -> SendResult:
+    def _refused(self, m: OutgoingMessage, code: int, text: bytes | str, fault: Fault) -> SendResult:
+        """A refusal: `fault` if it is for good (5xx); a 4xx is tried again."""
         reason = text.decode(errors="replace") if isinstance(text, bytes) else text
         if 400 <= code < 500:
             if code == 421:  # the server is closing this connection
                 self._drop()
             raise _Retry(f"{code} {reason}")
-        return SendResult(m, ok=False, error=f"smtp: {code} {reason}", permanent=code >= 500)
+        return SendResult(m, ok=False, error=f"smtp: {code} {reason}",
+                          fault=fault if code >= 500 else Fault.TEMPORARY)
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None

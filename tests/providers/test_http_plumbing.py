@@ -11,6 +11,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from sender.outcomes import Fault
 from sender.providers.base import ProviderError
 from sender.providers.http import Throttle, retry_after_seconds
 from sender.providers.postmark import PostmarkProvider
@@ -126,13 +127,13 @@ def test_a_hanging_api_times_out_and_is_retried(httpserver: HTTPServer, fake_tim
     assert fake_time.sleeps == [0.75]
 
 
-def test_401_is_not_retried_and_not_permanent(httpserver: HTTPServer, fake_time: FakeTime) -> None:
+def test_401_is_not_retried_and_is_the_accounts_fault(httpserver: HTTPServer, fake_time: FakeTime) -> None:
     # A wrong key is fixed by staff, not by dropping the subscriber: the engine pauses instead.
     served = serve(httpserver, POSTMARK, [status(401, {"ErrorCode": 10, "Message": "Bad or missing token"})])
     with postmark(httpserver, fake_time) as provider:
         (result,) = provider.send_messages([make_message(0)])
-    assert (result.ok, result.permanent) == (False, False)
-    assert result.error == "postmark: HTTP 401: Bad or missing token"
+    assert (result.ok, result.fault) == (False, Fault.ACCOUNT)
+    assert result.error == "postmark: HTTP 401: ErrorCode 10: Bad or missing token"
     assert len(served.requests) == 1
 
 

@@ -8,6 +8,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from sender.outcomes import Fault
 from sender.providers.base import ProviderError
 from sender.providers.postmark import PostmarkProvider
 from tests.providers.conftest import ENV, FAKE_APIS, FakeTime, endpoint_url, make_message, serve
@@ -63,8 +64,8 @@ def test_each_result_of_a_200_batch_is_read(httpserver: HTTPServer, fake_time: F
     serve(httpserver, API, [partial])
     with provider(httpserver, fake_time) as p:
         results = p.send_messages([make_message(i) for i in range(4)])
-    assert [(r.ok, r.permanent) for r in results] == [
-        (True, False), (False, True), (False, True), (False, False)]
+    assert [(r.ok, r.fault) for r in results] == [
+        (True, None), (False, Fault.RECIPIENT), (False, Fault.RECIPIENT), (False, Fault.ACCOUNT)]
     assert results[0].provider_message_id == "id0"
     assert results[1].error == "postmark: ErrorCode 406: Inactive recipient"
 

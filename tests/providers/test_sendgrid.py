@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pytest_httpserver import HTTPServer
 
+from sender.outcomes import Fault
 from sender.providers.sendgrid import SendGridProvider
 from tests.providers.conftest import (
     ENV,
@@ -77,5 +78,5 @@ def test_a_refused_group_is_resent_one_by_one_so_only_the_culprit_fails(httpserv
     with provider(httpserver, fake_time) as p:
         results = p.send_messages([same_content(i) for i in range(3)])
     assert [len(r.get_json()["personalizations"]) for r in served.requests] == [3, 1, 1, 1]
-    assert [(r.ok, r.permanent) for r in results] == [(True, False), (False, True), (True, False)]
+    assert [(r.ok, r.fault) for r in results] == [(True, None), (False, Fault.RECIPIENT), (True, None)]
     assert results[1].error == "sendgrid: HTTP 400: Does not contain a valid address."

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from pytest_httpserver import HTTPServer
 
+from sender.outcomes import Fault
 from sender.providers.base import ProviderError
 from sender.providers.ses import SesProvider, sigv4_headers
 from tests.providers.conftest import (
@@ -70,17 +71,20 @@ def test_request_is_signed_and_shaped_as_ses_documents(httpserver: HTTPServer, f
         "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, Signature=")
 
 
-def test_a_rejected_message_is_permanent_but_a_paused_account_is_not(httpserver: HTTPServer,
-                                                                     fake_time: FakeTime) -> None:
+def test_a_refused_sender_or_account_pauses_but_a_bad_request_fails_the_message(
+        httpserver: HTTPServer, fake_time: FakeTime) -> None:
     serve(httpserver, API, [
-        status(400, {"message": "Email address is not verified."},
+        status(400, {"message": "Email address is not verified. The following identities failed the check "
+                                "in region US-EAST-1: coach@example.com"},
                **{"x-amzn-ErrorType": "MessageRejected:http://internal.amazon.com/"}),
         status(400, {"message": "Sending paused"}, **{"x-amzn-ErrorType": "SendingPausedException"}),
+        status(400, {"message": "Missing final '@domain'"}, **{"x-amzn-ErrorType": "BadRequestException"}),
     ])
     with provider(httpserver, fake_time, concurrency=1) as p:
-        rejected, paused = p.send_messages([make_message(0), make_message(1)])
-    assert (rejected.permanent, paused.permanent) == (True, False)
-    assert rejected.error == "ses: HTTP 400: MessageRejected: Email address is not verified."
+        results = p.send_messages([make_message(i) for i in range(3)])
+    assert [r.fault for r in results] == [Fault.ACCOUNT, Fault.ACCOUNT, Fault.MESSAGE]
+    assert results[0].error is not None and results[0].error.startswith(
+        "ses: HTTP 400: MessageRejected: Email address is not verified.")
 
 
 def test_region_and_credentials_are_required() -> None:
