@@ -42,11 +42,26 @@ def settings() -> Settings:
 
 def engine(*, sending: bool = False) -> Engine:
     """The project's engine; `sending` opens the provider first, so a missing API key is
-    reported before any work starts."""
+    reported before any work starts, and before that refuses settings that would put broken
+    links or sample addresses in real mail (every command that sends comes through here)."""
     from sender.engine import project_engine
     from sender.schedule import system_clock
 
-    return project_engine(settings(), system_clock, sending=sending)
+    s = settings()
+    if sending:
+        _refuse_unready(s)
+    return project_engine(s, system_clock, sending=sending)
+
+
+def _refuse_unready(s: Settings) -> None:
+    from urllib.parse import urlsplit
+
+    from sender.readiness import sending_problems
+
+    if problems := sending_problems(s, s.provider):
+        raise DripError(f"not sending through {urlsplit(s.provider).scheme}: fix "
+                        f"{'this setting' if len(problems) == 1 else 'these settings'} first:\n"
+                        + "\n".join(f"  - {p}" for p in problems))
 
 
 def console() -> Any:
@@ -182,8 +197,20 @@ def lint(campaign: Annotated[str, typer.Argument(help="Campaign slug.")]) -> Non
     findings = lint_campaign(folder)
     if not any(f.severity == "error" for f in findings):  # the lessons load: render them too
         findings += _render_findings(folder)
+    findings += _readiness_findings()
     if _print_findings(findings):
         raise typer.Exit(1)
+
+
+def _readiness_findings() -> list[Any]:
+    """What `drip tick` would refuse, as warnings: lint is where people look before sending."""
+    from sender.content import Finding
+    from sender.readiness import sending_problems
+    from sender.settings import CONFIG_FILE
+
+    s = settings()
+    return [Finding("warning", s.project_dir / CONFIG_FILE, 0, problem)
+            for problem in sending_problems(s, s.provider)]
 
 
 def _render_findings(folder: Path) -> list[Any]:
@@ -435,6 +462,8 @@ def _print_tick(report: Any) -> None:
     console().print(report.summary())
     for error in report.errors[:20]:
         print(f"failed: {error}", file=sys.stderr)
+    if report.problems:  # cron and CI users notice: something failed, was held or paused
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -486,7 +515,7 @@ def status(days: Annotated[int, typer.Option(help="Days of upcoming sends to cha
     from sender.store.reports import STALE_AFTER, unknown_outcomes_per_campaign
 
     now = datetime.now(UTC)
-    table = Table("campaign", "state", "enrolled", "active", "completed", "sent", "failed",
+    table = Table("campaign", "state", "enrolled", "active", "completed", "sent", "failed", "held",
                   "due in 24 h", "unknown outcome")
     with Store(settings().resolved_database_url) as store:
         summary = store.campaign_summary()
@@ -499,7 +528,8 @@ def status(days: Annotated[int, typer.Option(help="Days of upcoming sends to cha
         state = c["status"] + (f" ({c['paused_reason']})" if c["paused_reason"] else "")
         table.add_row(c["slug"], state, str(sum(e.values())), str(e.get("active", 0)),
                       str(e.get("completed", 0)), str(d.get("sent", 0)), str(d.get("failed", 0)),
-                      str(sum(soon.get(c["id"], {}).values())), str(unknown.get(c["id"], 0)))
+                      str(d.get("held", 0)), str(sum(soon.get(c["id"], {}).values())),
+                      str(unknown.get(c["id"], 0)))
     out = console()
     out.print(table)
     for c in summary:
@@ -515,6 +545,10 @@ def status(days: Annotated[int, typer.Option(help="Days of upcoming sends to cha
                 day = (now + timedelta(days=i)).strftime("%Y-%m-%d")
                 n = by_day.get(day, 0)
                 out.print(f"  {day} {'█' * max(1 if n else 0, round(30 * n / peak))} {n}")
+        if n := c["deliveries"].get("held", 0):
+            out.print(f"[yellow]{c['slug']}: {n} lesson(s) held because the subscriber lacks a field "
+                      "the lesson uses; each goes once the field is set or the lesson gives a default "
+                      "(`drip schedule --subscriber EMAIL` says which).[/yellow]")
         if n := unknown.get(c["id"], 0):
             minutes = int(STALE_AFTER.total_seconds() // 60)
             out.print(f"[yellow]{c['slug']}: {n} deliveries were handed to a worker that stopped "
@@ -534,7 +568,8 @@ def schedule(subscriber: Annotated[str, typer.Option(help="The subscriber's emai
     for row in engine().plan(normalise_email(subscriber)):
         local = row["local"].strftime("%a %d %b %Y %H:%M %Z") if row["local"] else ""
         utc = row["utc"].strftime("%Y-%m-%d %H:%M") if row["utc"] else ""
-        table.add_row(row["campaign"], row["lesson"], row["state"], local, utc)
+        state = f"{row['state']}: {row['reason']}" if row["state"] == "held" else row["state"]
+        table.add_row(row["campaign"], row["lesson"], state, local, utc)
     console().print(table)
 
 
@@ -554,6 +589,29 @@ def resume(
 ) -> None:
     """Resume a paused campaign or subscriber; late lessons go out in the next send window."""
     _set_state(campaign, subscriber, paused=False)
+
+
+@app.command()
+def retry(
+    target: Annotated[str, typer.Argument(help="CAMPAIGN or CAMPAIGN/LESSON (the lesson file's name).")],
+    subscriber: Annotated[str | None, typer.Option(help="Only this subscriber's deliveries.")] = None,
+) -> None:
+    """Queue failed deliveries again: each goes at the next tick, in its send window.
+    Suppressed and unsubscribed addresses are never retried."""
+    from datetime import UTC, datetime
+
+    from sender.store import Store
+    from sender.store.console import retry_failed
+    from sender.subscribers import normalise_email
+
+    campaign, _, lesson = target.partition("/")
+    with Store(settings().resolved_database_url) as store:
+        if store.campaign_by_slug(campaign) is None:
+            raise DripError(f"no campaign {campaign!r} in the store (enrol someone first)")
+        n = retry_failed(store, campaign, datetime.now(UTC), "drip retry",
+                         lesson=lesson.removesuffix(".md") or None,
+                         email=normalise_email(subscriber) if subscriber else None)
+    console().print(f"queued {n} failed deliver{'y' if n == 1 else 'ies'} of {target} again")
 
 
 def _set_state(campaign: str, subscriber: str | None, *, paused: bool) -> None:

@@ -31,11 +31,13 @@ from zoneinfo import ZoneInfo
 
 from sender.campaign import Campaign, CampaignError, Lesson, load_campaign
 from sender.messages import compose
+from sender.outcomes import Fault, delivery_status, next_try, pause_reason, render_fault
 from sender.providers import OutgoingMessage, Provider, SendResult
-from sender.render import Renderer
+from sender.render import OPTIONAL_FIELDS, Renderer, RenderError
 from sender.schedule import Clock, Timing, due_after, in_window, next_send_time
 from sender.settings import Settings
 from sender.store import DueEnrolment, Store
+from sender.store.schema import WAITING
 
 # A provider that fails this many batches in a row pauses the campaigns involved,
 # rather than burning through the list.
@@ -47,30 +49,42 @@ HOLD_CLAIM_SECONDS = 5.0
 # Claims made at once on PostgreSQL: while the server runs one claim's statements, Python
 # plans and renders the other.
 CLAIMS_AHEAD = 2
-RETRY_BACKOFF = (timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
 
 
 @dataclass
 class TickReport:
+    """What one tick did; each kind of failure as `sender.outcomes` defines it."""
+
     sent: int = 0
-    failed: int = 0  # permanently: the address or the lesson is wrong
+    failed: int = 0  # for good: the address or the message is wrong
     retrying: int = 0  # the provider failed for now; the lesson is queued again
+    held: int = 0  # the subscriber lacks a field the lesson needs; tried again later
+    kept: int = 0  # queued in a campaign paused for its content or the provider account
     deferred: int = 0  # late, outside the send window: moved to the next window
     suppressed: int = 0  # addresses the provider refused, never mailed again
     completed: int = 0
     paused: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)  # provider-paused campaigns trying again
     errors: list[str] = field(default_factory=list)
+    # The provider, not one campaign, is at fault: claiming more this tick would only fail.
+    stopped: bool = False
 
     def add(self, other: TickReport) -> None:
         for name, value in vars(other).items():
-            setattr(self, name, getattr(self, name) + value)
+            mine = getattr(self, name)
+            setattr(self, name, (mine or value) if isinstance(value, bool) else mine + value)
+
+    @property
+    def problems(self) -> bool:
+        """Whether staff should look: something failed, was held or paused a campaign."""
+        return bool(self.failed or self.held or self.paused)
 
     def summary(self) -> str:
         parts = [f"sent {self.sent}", f"failed {self.failed}"]
-        parts += [f"{name} {n}" for name, n in (("retrying", self.retrying), ("deferred to the next "
-                  "window", self.deferred), ("completed the course", self.completed),
-                  ("addresses suppressed", self.suppressed)) if n]
+        parts += [f"{name} {n}" for name, n in (
+            ("retrying", self.retrying), ("held for missing subscriber data", self.held),
+            ("kept queued in paused campaigns", self.kept), ("deferred to the next window", self.deferred),
+            ("completed the course", self.completed), ("addresses suppressed", self.suppressed)) if n]
         if self.resumed:
             parts.append("trying again after a provider pause: " + ", ".join(self.resumed))
         if self.paused:
@@ -90,6 +104,7 @@ class Engine:
         self.signing_key = settings.signing_key or store.signing_key()
         self._failed_batches = 0
         self.hold_claim_seconds = HOLD_CLAIM_SECONDS
+        self._field_names: set[str] | None = None  # read once a tick, only when a field is missing
 
     # -- campaigns and timing ---------------------------------------------------
 
@@ -155,18 +170,20 @@ class Engine:
             projected = enrolment.next_due_at if enrolment.status in {"active", "paused"} else None
             for lesson in campaign.lessons:
                 delivery = done.get(lesson.key)
-                if delivery is not None and delivery.status != "queued":
+                if delivery is not None and delivery.status not in WAITING:
                     when, state = delivery.sent_at or delivery.claimed_at, delivery.status
                 elif projected is not None:
                     when, state = projected, "paused" if enrolment.status == "paused" else (
-                        "retrying" if delivery is not None else "planned")
+                        "planned" if delivery is None else
+                        "held" if delivery.status == "held" else "retrying")
                     nxt = campaign.lesson(lesson.position + 1)
                     projected = due_after(projected, self.timing(campaign, nxt), tz, first=False) \
                         if nxt else None
                 else:
                     when, state = None, "not planned"
                 rows.append({"campaign": campaign.slug, "lesson": lesson.key, "state": state,
-                             "utc": when, "local": when.astimezone(tz) if when else None})
+                             "utc": when, "local": when.astimezone(tz) if when else None,
+                             "reason": delivery.error if delivery is not None and state != "sent" else None})
         return rows
 
     # -- sending ----------------------------------------------------------------
@@ -192,6 +209,7 @@ class Engine:
         retrying through an outage does not keep the next batches' subscribers locked (an
         unsubscribe would wait for it)."""
         self._campaigns.clear()  # lesson files may have been edited since the last tick
+        self._field_names = None
         report = TickReport()
         from sender.newsletters import send_due_newsletters
 
@@ -211,7 +229,7 @@ class Engine:
         batches = 0
         due_left = True  # until a claim finds nothing
         try:
-            while not report.paused:
+            while not report.stopped:
                 while due_left and len(opening) < (ahead if batches else 1) and (
                         max_batches is None or batches + len(opening) < max_batches):
                     if not free:
@@ -225,7 +243,14 @@ class Engine:
                 wait(opening, return_when=FIRST_COMPLETED)
                 ready = next(f for f in opening if f.done())
                 opening.remove(ready)
-                claim = ready.result()  # raises what claiming raised: the rest roll back below
+                try:
+                    claim = ready.result()  # raises what claiming raised: the rest roll back below
+                except _ClaimAgain as again:  # a campaign that cannot be read: pause it first
+                    for open_claim in opening:
+                        self._roll_back(open_claim, free)
+                    opening, due_left = [], True
+                    again.then(report)
+                    continue
                 if claim.claimed is None:  # nothing due that others have not claimed
                     claim.tx.rollback()
                     free.append(claim.conn)
@@ -319,7 +344,9 @@ class Engine:
 
     def _claim(self, conn: Any, claimable: list[DueEnrolment], now: datetime, report: TickReport
                ) -> tuple[dict[tuple[int, int], tuple[int, int]], list[tuple[DueEnrolment, Lesson, Any]]]:
-        """Write the deliveries of the claimed enrolments and move each enrolment on."""
+        """Write the deliveries of the claimed enrolments and move each enrolment on. Raises
+        _ClaimAgain, to pause them first, if a claimed enrolment's campaign cannot be read."""
+        self._check_readable({d.campaign_id for d in claimable})
         subscribers = {d.subscriber_id: d.subscriber for d in claimable}
         received = self.store.received_lessons(
             conn, [(d.subscriber_id, d.campaign_id) for d in claimable])
@@ -365,10 +392,33 @@ class Engine:
                 advances.append(self._advance(d.enrolment_id, len(done) + 2, dues[key]))
         new_ids = self.store.claim_deliveries(conn, deliveries, advance=advances)
         for sub, slug in follow_ups:
-            next_id, next_campaign = self.load(slug, conn)
+            try:
+                next_id, next_campaign = self.load(slug, conn)
+            except CampaignError as exc:  # this course is done all the same; say why the next is not
+                report.errors.append(f"{sub.email}: not enrolled in the next course {slug}: {exc}")
+                continue
             self.store.enrol([self._enrolment_row(sub, next_id, next_campaign,
                                                   next_campaign.lessons[0], now)], conn=conn)
         return new_ids, planned
+
+    def _check_readable(self, campaign_ids: Iterable[int]) -> None:
+        """Raise _ClaimAgain to pause, with the file at fault, every campaign of `campaign_ids`
+        whose folder cannot be read (a bad lesson file): the others go on being sent."""
+        broken: dict[str, str] = {}
+        for campaign_id in campaign_ids:
+            try:
+                self._campaign(campaign_id)
+            except (CampaignError, OSError) as exc:
+                slug = self.store.campaign_slug(campaign_id)
+                broken[slug] = pause_reason(Fault.CONTENT, slug, str(exc))
+        if broken:
+            raise _ClaimAgain(partial(self._pause, broken))
+
+    def _pause(self, reasons: dict[str, str], report: TickReport) -> None:
+        for slug, reason in reasons.items():
+            self.store.set_campaign_status(slug, "paused", reason)
+            report.errors.append(f"{slug}: {reason}")
+        report.paused += sorted(reasons)
 
     @staticmethod
     def _advance(enrolment_id: int, position: int, due: datetime | None,
@@ -416,8 +466,13 @@ class Engine:
                     subscriber=item["subscriber"], signing_key=self.signing_key, now=into.now,
                     delivery_key=f"delivery:{item['delivery_id']}", delivery_id=item["delivery_id"],
                 )
-            except Exception as exc:  # one bad lesson or subscriber must not sink the batch
-                into.outcomes.append(Outcome(item["delivery_id"], ok=False, permanent=True,
+            except (RenderError, CampaignError) as exc:  # the lesson's fault, or the subscriber's data
+                fault = render_fault(getattr(exc, "field", None), self._known_fields())
+                into.outcomes.append(Outcome(item["delivery_id"], ok=False, fault=fault,
+                                             error=f"{campaign.slug}/{lesson.key}: {exc}"))
+                continue
+            except Exception as exc:  # one bad message (an address that cannot be written...)
+                into.outcomes.append(Outcome(item["delivery_id"], ok=False, fault=Fault.MESSAGE,
                                              error=f"{campaign.slug}/{lesson.key}: {exc}"))
                 continue
             into.messages.append(message)
@@ -451,25 +506,35 @@ class Engine:
 
     def _record(self, claimed: list[dict[str, Any]], outcomes: list[Outcome], now: datetime,
                 report: TickReport, conn: Any = None) -> Callable[[TickReport], None] | None:
-        """Store the outcomes (in `conn`'s transaction if given) and count them into `report`;
-        returns what must follow, if anything: suppressing the addresses the provider
-        refused, pausing campaigns. With `conn`, that also stores the outcomes: the caller
-        rolls its transaction back to run it first."""
+        """Store the outcomes (in `conn`'s transaction if given) and count them into `report`,
+        each as its fault says (`sender.outcomes`); returns what must follow, if anything:
+        suppressing the addresses the provider refused, pausing campaigns. With `conn`, that
+        also stores the outcomes: the caller rolls its transaction back to run it first."""
         by_id = {i["delivery_id"]: i for i in claimed}
         records, requeue = [], []
+        refused: dict[str | None, set[int]] = {}
+        pause: dict[str, tuple[str, datetime | None]] = {}  # slug: (reason, resume by itself at)
         for o in outcomes:
             item = by_id[o.delivery_id]
-            if o.ok:
-                status = "sent"
+            status = delivery_status(o.fault)
+            if o.fault is None:
                 report.sent += 1
-            elif o.permanent:
-                status = "failed"
+            elif status == "failed":
                 report.failed += 1
+                if o.fault.suppresses:  # mailing it again only hurts our reputation
+                    refused.setdefault(o.error, set()).add(item["subscriber"].id)
+            elif o.fault is Fault.DATA:
+                report.held += 1
+            elif o.fault.pauses_campaign:
+                report.kept += 1
+                slug = item["campaign"].slug
+                pause.setdefault(slug, (pause_reason(o.fault, slug, o.error or ""), None))
+                report.stopped = report.stopped or o.fault is Fault.ACCOUNT
             else:
-                status = "queued"  # the provider had a bad minute: the lesson waits and goes again
                 report.retrying += 1
-                if item["enrolment_id"] is not None:  # a newsletter is simply claimed again
-                    requeue.append(self._retry(item, now))
+            if status in WAITING and item["enrolment_id"] is not None:  # a newsletter is claimed again
+                assert o.fault is not None
+                requeue.append(self._retry(item, o.fault, now))
             if o.error:
                 report.errors.append(f"{item['subscriber'].email}: {o.error}")
             records.append({
@@ -477,20 +542,16 @@ class Engine:
                 "error": o.error, "message_id": o.message_id,
                 "subscriber_id": item["subscriber"].id, "provider": self.provider.name,
             })
-        refused: dict[str | None, set[int]] = {}
-        for o in outcomes:
-            if o.suppress:  # an invalid or inactive address: mailing it again only hurts our reputation
-                refused.setdefault(o.error, set()).add(by_id[o.delivery_id]["subscriber"].id)
-        transient = [o for o in outcomes if not o.ok and not o.permanent]
-        self._failed_batches = self._failed_batches + 1 if len(transient) == len(outcomes) else 0
-        pause: list[str] = []
-        if outcomes and self._failed_batches >= PAUSE_AFTER_FAILED_BATCHES:
+        transient = [o for o in outcomes if o.fault is Fault.TEMPORARY]
+        self._failed_batches = self._failed_batches + 1 if outcomes and len(transient) == len(outcomes) else 0
+        if self._failed_batches >= PAUSE_AFTER_FAILED_BATCHES:
             retry_at = now + timedelta(seconds=self.settings.provider_rest_seconds)
             reason = (f"provider {self.provider.name} failed {self._failed_batches} batches in a row: "
                       f"{transient[-1].error}; trying again at {retry_at:%Y-%m-%d %H:%M} UTC")
-            pause = sorted({i["campaign"].slug for i in claimed})
-            report.paused += pause
+            pause.update({i["campaign"].slug: (reason, retry_at) for i in claimed})
+            report.stopped = True
             self._failed_batches = 0
+        report.paused += sorted(pause)
         store = partial(self.store.record_results, records, now, requeue=requeue)
         if not refused and not pause:
             store(conn=conn)
@@ -503,18 +564,25 @@ class Engine:
                 store()
             for error, ids in refused.items():
                 report.suppressed += self.store.suppress(ids, "bounced", now, detail=error)
-            for slug in pause:
-                self.store.set_campaign_status(slug, "paused", reason, resume_at=retry_at)
+            for slug, (reason, resume_at) in pause.items():
+                self.store.set_campaign_status(slug, "paused", reason, resume_at=resume_at)
 
         return then
 
-    def _retry(self, item: dict[str, Any], now: datetime) -> dict[str, Any]:
-        """Rewind the enrolment to this lesson, due again after a growing pause."""
+    def _retry(self, item: dict[str, Any], fault: Fault, now: datetime) -> dict[str, Any]:
+        """Rewind the enrolment to this lesson, due again when its fault says, in its window."""
         campaign = item["campaign"]
-        wait = RETRY_BACKOFF[min(item["attempts"], len(RETRY_BACKOFF) - 1)]
-        retry_at = next_send_time(now + wait, self.timing(campaign, item["lesson"]),
+        due = next_try(fault, item["attempts"], now)
+        retry_at = next_send_time(due, self.timing(campaign, item["lesson"]),
                                   self.zone_of(item["subscriber"], campaign))
         return self._advance(item["enrolment_id"], item["lesson"].position, retry_at)
+
+    def _known_fields(self) -> set[str]:
+        """Subscriber fields some subscriber has: a lesson missing one for someone is held
+        for that subscriber rather than paused for everyone."""
+        if self._field_names is None:
+            self._field_names = self.store.subscriber_field_names() | OPTIONAL_FIELDS
+        return self._field_names
 
 
 @dataclass
@@ -578,17 +646,16 @@ class Outcome:
 
     delivery_id: int
     ok: bool
-    permanent: bool = False
+    fault: Fault | None = None  # whose fault a failure is (`sender.outcomes`); None when ok
     error: str | None = None
     provider_message_id: str | None = None
     message_id: str | None = None
-    suppress: bool = False  # the provider refused the address itself
 
     @classmethod
     def of(cls, result: SendResult) -> Outcome:
         assert result.message.delivery_id is not None
-        return cls(result.message.delivery_id, result.ok, result.permanent, result.error,
-                   result.provider_message_id, result.message.message_id, result.suppress)
+        return cls(result.message.delivery_id, result.ok, None if result.ok else result.fault,
+                   result.error, result.provider_message_id, result.message.message_id)
 
 
 def project_engine(settings: Settings, clock: Clock, provider: Provider | None = None, *,

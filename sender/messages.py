@@ -5,6 +5,7 @@ Message-ID)."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from datetime import datetime
 from email.utils import formataddr, parseaddr
@@ -31,9 +32,13 @@ def _domain(address: str) -> str:
     return parseaddr(address)[1].rpartition("@")[2] or "localhost"
 
 
-def message_id(settings: Settings, key: str) -> str:
-    """Stable for the same delivery, so a retry is recognisable downstream."""
-    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+def message_id(settings: Settings, key: str, secret: str) -> str:
+    """Stable for the same delivery, so a retry is recognisable downstream. Keyed with the
+    installation's secret: delivery ids restart at 1 in every database, so two installs on one
+    From domain (or one install after a reset) would otherwise reuse each other's IDs."""
+    # The prefix keeps these MACs apart from `tokens.sign`'s ("purpose:payload", same key):
+    # a Message-ID is public, so it must never be a prefix of a link token's MAC.
+    digest = hmac.new(secret.encode(), f"message-id\0{key}".encode(), hashlib.sha256).hexdigest()[:20]
     return f"<{digest}@{sender_domain(settings)}>"
 
 
@@ -104,7 +109,7 @@ def compose(
         subject=email.subject,
         html=email.html,
         text=email.text,
-        message_id=message_id(settings, delivery_key),
+        message_id=message_id(settings, delivery_key, signing_key),
         date=now,
         headers=headers,
         delivery_id=delivery_id,

@@ -112,8 +112,12 @@ def send_due_newsletters(engine: Engine, report: TickReport, max_batches: int | 
             engine.send([{"delivery_id": d, "attempts": a, "enrolment_id": None, "campaign": campaign,
                           "lesson": campaign.lessons[0], "subscriber": sub} for d, a, sub in picked],
                         report, template="newsletter")
-            if report.paused:
+            if report.stopped:
                 return
+            if row.slug in report.paused:  # this issue cannot be sent: its queued rows wait for resume
+                break
+        if row.slug in report.paused:
+            continue
         everyone_reached = not row.local or now >= wall.replace(tzinfo=now.tzinfo) + LATEST
         if everyone_reached and not engine.store.newsletter_has_pending(row.campaign_id, key, row.segment):
             _issue_done(engine.store, row, wall)

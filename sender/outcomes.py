@@ -22,7 +22,14 @@ delivery goes once it renders, and `drip retry` queues failed ones again.
 
 from __future__ import annotations
 
+from collections.abc import Container
+from datetime import datetime, timedelta
 from enum import StrEnum
+
+RETRY_BACKOFF = (timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
+# A held delivery is tried again this often, so it goes soon after the field is filled in
+# or the lesson gets a default, without anyone having to release it.
+HOLD_RECHECK = timedelta(minutes=30)
 
 
 class Fault(StrEnum):
@@ -48,3 +55,40 @@ class Fault(StrEnum):
         """Staff must fix something (a lesson, the provider account): stop the campaign,
         keep everything queued, and go on at `drip resume`."""
         return self in (Fault.CONTENT, Fault.ACCOUNT)
+
+
+def render_fault(missing_field: str | None, known_fields: Container[str]) -> Fault:
+    """Whose fault a lesson that does not render for one subscriber is. A field some
+    subscribers have is this subscriber's data; anything else (a field nobody has, which
+    is a typo, a template or MJML error, a missing template) is the lesson's."""
+    if missing_field and missing_field in known_fields:
+        return Fault.DATA
+    return Fault.CONTENT
+
+
+def delivery_status(fault: Fault | None) -> str:
+    """The delivery's status after an attempt: None is no fault, i.e. sent."""
+    if fault is None:
+        return "sent"
+    if fault.fails_delivery:
+        return "failed"
+    return "held" if fault is Fault.DATA else "queued"
+
+
+def next_try(fault: Fault, attempts: int, now: datetime) -> datetime:
+    """When a delivery that is to go again is due (before the send window is applied):
+    after a growing pause for a provider's bad minute, after `HOLD_RECHECK` for missing
+    data, and at once for what waits in a paused campaign (it goes when resumed)."""
+    if fault is Fault.TEMPORARY:
+        return now + RETRY_BACKOFF[min(attempts, len(RETRY_BACKOFF) - 1)]
+    if fault is Fault.DATA:
+        return now + HOLD_RECHECK
+    return now
+
+
+def pause_reason(fault: Fault, slug: str, error: str) -> str:
+    """What a paused campaign tells staff: what went wrong, in whose words, and what next."""
+    if fault is Fault.CONTENT:
+        return f"a lesson cannot be sent: {error}; fix it, then run `drip resume {slug}`"
+    return (f"the provider refused the sending account: {error}; fix the account or the "
+            f"settings, then run `drip resume {slug}`")

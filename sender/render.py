@@ -59,7 +59,7 @@ UTM_KEYS = ("source", "medium", "campaign", "term", "content")
 
 _md = MarkdownIt("commonmark").enable("table")
 _MISSING = object()
-_UNDEFINED_NAME = re.compile(r"has no attribute '([^']+)'|^'([^']+)' is undefined")
+_UNDEFINED_NAME = re.compile(r"has no (?:attribute|field) '([^']+)'|^'([^']+)' is undefined")
 _HREF = re.compile(r'href="(https?://[^"]*)"', re.I)
 # A label paragraph of an exercise: **Recommended Repetitions:** 10-20, **Coaching Cues:**
 _EXERCISE_WORDS = re.compile(r"\b(?:rep(?:etition)?s?|sets?|cues?|tempo|rest|hold|duration|equipment)\b",
@@ -72,7 +72,38 @@ _protect, _restore = protect_spans, restore_spans
 
 
 class RenderError(DripError):
-    """A template, MJML or variable error, naming the file and line."""
+    """A template, MJML or variable error, naming the file and line. `field` is set when
+    the cause is a subscriber field this subscriber lacks (their data, not the lesson)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class SubscriberFields(dict[str, Any]):
+    """What templates see as `subscriber`: a dict, told apart so that a missing field of a
+    subscriber is recognised as theirs (see `_Undefined`)."""
+
+
+class MissingField(jinja2.UndefinedError):
+    """`subscriber.<field>` for a subscriber without that field."""
+
+    @property
+    def field(self) -> str:
+        found = _UNDEFINED_NAME.search(self.message or "")
+        return (found.group(1) or found.group(2)) if found else ""
+
+
+class _Undefined(jinja2.StrictUndefined):
+    """StrictUndefined whose error, for a field of `subscriber`, is `MissingField`."""
+
+    __slots__ = ()
+
+    def __init__(self, hint: str | None = None, obj: Any = jinja2.utils.missing, name: str | None = None,
+                 exc: type[jinja2.exceptions.TemplateRuntimeError] = jinja2.UndefinedError) -> None:
+        if isinstance(obj, SubscriberFields) and isinstance(name, str):
+            hint, exc = hint or f"this subscriber has no field '{name}'", MissingField
+        super().__init__(hint, obj, name, exc)
 
 
 # -- stage 2: static chunks and slots ------------------------------------------------
@@ -358,10 +389,14 @@ def html_size_problem(path: Path, html: str) -> str | None:
             "shorten or split the lesson")
 
 
+# Built-in fields a subscriber may lack (no name given): `subscriber_context` sets them only then.
+OPTIONAL_FIELDS = frozenset({"name", "first_name"})
+
+
 def subscriber_context(row: Any) -> dict[str, Any]:
     """What templates see as `subscriber`: missing names stay undefined, so
     `| default("there")` works under StrictUndefined."""
-    data: dict[str, Any] = dict(row.fields or {}) if row.fields else {}
+    data = SubscriberFields(row.fields or {}) if row.fields else SubscriberFields()
     data.update(email=row.email, timezone=row.timezone)
     if row.name:
         data["name"] = row.name
@@ -392,11 +427,11 @@ class Renderer:
             variable_start_string="[[", variable_end_string="]]",
             comment_start_string="[#", comment_end_string="#]",
             autoescape=jinja2.select_autoescape(["mjml", "html"], default_for_string=False),
-            undefined=jinja2.StrictUndefined,
+            undefined=_Undefined,
             keep_trailing_newline=True,
         )
-        self._html_env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-        self._text_env = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined)
+        self._html_env = jinja2.Environment(autoescape=True, undefined=_Undefined)
+        self._text_env = jinja2.Environment(autoescape=False, undefined=_Undefined)
         self._cache: dict[tuple[str, str, str], CompiledLesson] = {}
         self._system_cache: dict[str, tuple[int, SlotTemplate, SlotTemplate]] = {}
         self.compilations = 0  # MJML compiles done; benchmarks and tests read it
@@ -602,7 +637,8 @@ class Renderer:
                 else compiled.preheader,
             )
         except jinja2.UndefinedError as exc:
-            raise RenderError(self._undefined(compiled.lesson.path, exc)) from None
+            raise RenderError(self._undefined(compiled.lesson.path, exc),
+                              field=exc.field if isinstance(exc, MissingField) else None) from None
         except (jinja2.TemplateError, TypeError, ValueError, AttributeError) as exc:
             raise RenderError(f"{compiled.lesson.path}: error in a {{{{ }}}} placeholder: {exc}") from None
 

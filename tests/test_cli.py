@@ -120,3 +120,27 @@ def test_serve_ticks_on_its_own_serves_pages_and_stops_on_ctrl_c(project: Path, 
     assert "sent 1, failed 0" in out
     if not worker:
         assert page is not None and "Mini &amp; Course" in page
+
+
+def test_tick_exits_non_zero_when_a_lesson_typo_pauses_the_campaign_and_retry_says_what_it_did(
+        project: Path) -> None:
+    (project / "dripcourse.toml").write_text('send_window = "00:00-23:59"\n')
+    lesson = project / "campaigns" / "mini" / "01-start.md"
+    good = lesson.read_text()
+    lesson.write_text("---\nsubject: Start\npreheader: p\ndelay: 0\n---\nHi {{ subscriber.nickname }}\n")
+    assert drip("subscribers", "add", "ana@example.com", "--timezone", "UTC", cwd=project).returncode == 0
+    assert drip("enrol", "mini", cwd=project).returncode == 0
+    tick = drip("tick", cwd=project)
+    assert tick.returncode == 1, tick.stdout
+    assert "paused: mini" in tick.stdout and "01-start.md" in tick.stderr
+    status = drip("status", cwd=project)
+    assert "paused (a lesson cannot be sent:" in status.stdout and "01-start.md" in status.stdout
+    lesson.write_text(good)
+    assert drip("resume", "mini", cwd=project).returncode == 0
+    tick = drip("tick", cwd=project)
+    assert (tick.returncode, tick.stdout.split(",")[0]) == (0, "sent 1")
+    assert drip("retry", "mini/01-start", cwd=project).stdout.strip() == (
+        "queued 0 failed deliveries of mini/01-start again")
+    missing = drip("retry", "nope", cwd=project)
+    assert (missing.returncode, missing.stderr) == (
+        1, "error: no campaign 'nope' in the store (enrol someone first)\n")

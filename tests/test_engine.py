@@ -111,21 +111,25 @@ def test_outbox_messages_are_complete_and_escape_subscriber_data(project: Path, 
     assert 'lang="en"' in html and "fonts.googleapis" not in html
 
 
-@pytest.mark.parametrize("lesson_body", ["Hi {{ subscriber.nickname }}"])
-def test_undefined_variable_fails_the_delivery_not_the_batch(project: Path, sqlite_url: str,
-                                                             lesson_body: str) -> None:
+def test_a_placeholder_nobody_has_pauses_the_campaign_and_keeps_the_lesson_queued(
+        project: Path, sqlite_url: str) -> None:
     path = project / "campaigns" / "mini" / "01-start.md"
-    path.write_text("---\nsubject: Start\npreheader: p\n---\n" + lesson_body + "\n")
+    path.write_text("---\nsubject: Start\npreheader: p\n---\nHi {{ subscriber.nickname }}\n")
     engine, clock = make_engine(project, sqlite_url)
     add_subscriber(engine.store, "a@example.com", now=clock(), timezone="UTC")
     engine.enrol("mini")
     clock.advance_to(engine.store.next_due_at())
     report = engine.tick()
-    assert (report.sent, report.failed) == (0, 1)
-    assert "01-start.md: undefined variable: 'dict object' has no attribute 'nickname'" in report.errors[0]
+    assert (report.sent, report.failed, report.kept, report.paused) == (0, 0, 1, ["mini"])
+    assert report.problems
+    assert "01-start.md: undefined variable: this subscriber has no field 'nickname'" in report.errors[0]
+    campaign = engine.store.campaign_by_slug("mini")
+    assert campaign.status == "paused" and "01-start.md" in campaign.paused_reason
+    assert "drip resume mini" in campaign.paused_reason and campaign.resume_at is None
+    assert [r.status for r in engine.store.delivery_log()] == ["queued"]
 
 
-def test_a_lesson_one_subscriber_cannot_render_fails_for_them_alone(project: Path, db_url: str) -> None:
+def test_a_field_one_subscriber_lacks_holds_their_lesson_alone(project: Path, db_url: str) -> None:
     # One a batch: on PostgreSQL each is rendered while the one before is being sent.
     path = project / "campaigns" / "mini" / "01-start.md"
     path.write_text("---\nsubject: Start\npreheader: p\n---\nGreetings to {{ subscriber.city }}.\n")
@@ -137,11 +141,11 @@ def test_a_lesson_one_subscriber_cannot_render_fails_for_them_alone(project: Pat
     engine.enrol("mini")
     clock.advance_to(engine.store.next_due_at())
     report = engine.tick()
-    assert (report.sent, report.failed) == (2, 1)
+    assert (report.sent, report.failed, report.held, report.paused) == (2, 0, 1, [])
     assert len(report.errors) == 1 and report.errors[0].startswith("b@example.com: mini/01-start: ")
     assert sorted(m.to for m in engine.provider.outbox) == ["a@example.com", "c@example.com"]
     assert {r.email: r.status for r in engine.store.delivery_log()} == {
-        "a@example.com": "sent", "b@example.com": "failed", "c@example.com": "sent"}
+        "a@example.com": "sent", "b@example.com": "held", "c@example.com": "sent"}
     assert "Greetings to Osaka." in next(m.text for m in engine.provider.outbox if m.to == "c@example.com")
 
 

@@ -20,6 +20,10 @@ from sender.outcomes import Fault
 # Long List-Unsubscribe URLs stay on one line (RFC 5322 allows 998) rather than
 # being folded right after the colon, which some receivers read badly.
 MESSAGE_POLICY = policy.default.clone(max_line_length=998)
+# Bodies are encoded with their part's policy when their content is set, and a
+# quoted-printable line may be at most 76 characters (RFC 2045 §6.7); the message's
+# policy only folds headers when it is serialised.
+_BODY_POLICY = MESSAGE_POLICY.clone(max_line_length=76)
 
 
 class ProviderError(DripError):
@@ -58,8 +62,13 @@ class OutgoingMessage:
         msg["Message-ID"] = _check_header("Message-ID", self.message_id)
         for name, value in self.headers.items():
             msg[name] = _check_header(name, value)
-        msg.set_content(self.text, cte="quoted-printable")
-        msg.add_alternative(self.html, subtype="html", cte="quoted-printable")
+        msg["MIME-Version"] = "1.0"
+        msg.make_alternative()
+        for body, subtype in ((self.text, "plain"), (self.html, "html")):
+            part = EmailMessage(policy=_BODY_POLICY)
+            part.set_content(body, subtype=subtype, cte="quoted-printable")
+            del part["MIME-Version"]  # set_content adds it, but it belongs on the message alone
+            msg.attach(part)
         return msg
 
 

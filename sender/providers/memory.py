@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from sender.outcomes import Fault
 from sender.providers.base import OutgoingMessage, Provider, SendResult
+from sender.providers.http import check_message
 
 
 class MemoryProvider(Provider):
@@ -19,5 +21,14 @@ class MemoryProvider(Provider):
         return self.mailboxes.setdefault(self.url, [])
 
     def send_messages(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
-        self.outbox.extend(messages)
-        return [SendResult(m, ok=True, provider_message_id=m.message_id) for m in messages]
+        return [self._send_one(m) for m in messages]
+
+    def _send_one(self, m: OutgoingMessage) -> SendResult:
+        # Refuse what a real provider would (as Django's locmem backend does), so tests using
+        # this double see the same failure production would: that message alone, for good.
+        try:
+            check_message(m)
+        except ValueError as exc:
+            return SendResult(m, ok=False, error=f"memory: {exc}", fault=Fault.MESSAGE)
+        self.outbox.append(m)
+        return SendResult(m, ok=True, provider_message_id=m.message_id)

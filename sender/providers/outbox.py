@@ -8,7 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from sender.outcomes import Fault
 from sender.providers.base import OutgoingMessage, Provider, SendResult
+from sender.providers.http import check_message
+from sender.providers.smtp import email_of
 
 
 def _safe(text: str) -> str:
@@ -33,11 +36,17 @@ class OutboxProvider(Provider):
         self.open()
         results = []
         for m in messages:
+            try:
+                check_message(m)
+                data = email_of(m).as_bytes()
+            except ValueError as exc:  # one malformed message must not sink its batch
+                results.append(SendResult(m, ok=False, error=f"outbox: {exc}", fault=Fault.MESSAGE))
+                continue
             name = f"{_safe(m.message_id.strip('<>'))}.eml"
             target = self.directory / name
             tmp = target.with_suffix(".eml.tmp")
             # Write then rename, so a reader never sees half a message.
-            tmp.write_bytes(m.as_email().as_bytes())
+            tmp.write_bytes(data)
             os.replace(tmp, target)
             results.append(SendResult(m, ok=True, provider_message_id=str(target)))
         return results

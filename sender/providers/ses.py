@@ -13,7 +13,7 @@ Why Raw content: SES's Simple content cannot carry every header we need byte for
 while a Raw MIME message built by `OutgoingMessage.as_email` carries List-Unsubscribe,
 List-Unsubscribe-Post, List-Id, Reply-To and Message-ID exactly as the other backends do.
 Our metadata travels as ``EmailTags`` (SES publishes them with each event; only ASCII
-letters, digits, ``_``, ``-`` and ``.`` are allowed, so other characters become ``_``).
+letters, digits, ``_`` and ``-`` are allowed, so other characters become ``_``).
 
 Signing is done here with hmac/hashlib (about forty lines) rather than botocore, which
 would add a large dependency for one signed POST.
@@ -37,7 +37,8 @@ from sender.providers.base import OutgoingMessage, ProviderError, SendResult
 from sender.providers.http import HttpProvider, HttpRequest, Reply, redact
 
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-NOT_TAG_CHARACTER = re.compile(r"[^A-Za-z0-9_.-]")
+# SES v2 MessageTag names and values: ASCII letters, digits, "_" and "-" only (no ".").
+NOT_TAG_CHARACTER = re.compile(r"[^A-Za-z0-9_-]")
 # Account-level refusals: the message is fine, the account is not (yet); pause, don't drop.
 # MessageRejected is what SES says for an unverified From and, in the sandbox, an unverified
 # recipient: both are fixed in the account, not by dropping the subscriber.

@@ -16,6 +16,10 @@ pauses the campaign); a 4xx answer or a dropped connection is retried with the s
 backoff, then reported as a temporary failure (see `sender.outcomes`). SMTP has no metadata field,
 so our metadata travels in an ``X-Drip-Metadata`` header (URL-encoded pairs), which bounce
 reports quote back; the provider message id is our own Message-ID.
+
+Thread-safe: the scheduler's tick and web requests (confirmations, test sends) share one
+provider, and an SMTP session is one conversation, so each `send_messages`, `open` and
+`close` holds the provider's lock.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
+import threading
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from urllib.parse import urlencode, urlsplit
@@ -72,6 +77,8 @@ class SmtpProvider(Provider):
         self.retry = RetryPolicy(int(number(self.params, "attempts", 3, minimum=1)),
                                  number(self.params, "max_wait", 60.0), self.clock)
         self._conn: smtplib.SMTP | None = None
+        # Reentrant: send_messages holds it and opens, reconnects and drops within.
+        self._lock = threading.RLock()
 
     # -- connection -------------------------------------------------------------------------------
 
@@ -84,9 +91,10 @@ class SmtpProvider(Provider):
         return (user, password) if user and password else None
 
     def open(self) -> None:
-        if self._conn is None:
-            credentials = self.credentials()  # before connecting: a config error is not an outage
-            self._conn = self._connect(credentials)
+        with self._lock:
+            if self._conn is None:
+                credentials = self.credentials()  # before connecting: a config error is not an outage
+                self._conn = self._connect(credentials)
 
     def _connect(self, credentials: tuple[str, str] | None) -> smtplib.SMTP:
         context = ssl.create_default_context(cafile=self.params.get("cafile"))
@@ -108,23 +116,27 @@ class SmtpProvider(Provider):
         return conn
 
     def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        try:
-            conn.quit()
-        except (smtplib.SMTPException, OSError):  # already gone: nothing left to release
-            conn.close()
+        with self._lock:  # never QUIT in the middle of another thread's message
+            conn, self._conn = self._conn, None
+            if conn is None:
+                return
+            try:
+                conn.quit()
+            except (smtplib.SMTPException, OSError):  # already gone: nothing left to release
+                conn.close()
 
     # -- sending --------------------------------------------------------------------------------
 
     def send_messages(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
-        return [self._send_one(m) for m in messages]
+        # The whole batch under the lock: one thread's commands and replies never interleave
+        # with another's on the shared connection.
+        with self._lock:
+            return [self._send_one(m) for m in messages]
 
     def _send_one(self, m: OutgoingMessage) -> SendResult:
         try:
             check_message(m)
-            email = self._email(m)
+            email = email_of(m)
         except ValueError as exc:
             return SendResult(m, ok=False, error=f"smtp: {exc}", fault=Fault.MESSAGE)
         failures = 0
@@ -181,9 +193,11 @@ class SmtpProvider(Provider):
         if conn is not None:
             conn.close()
 
-    @staticmethod
-    def _email(m: OutgoingMessage) -> EmailMessage:
-        email = m.as_email()
-        if m.metadata:
-            email[METADATA_HEADER] = urlencode(m.metadata)
-        return email
+
+def email_of(m: OutgoingMessage) -> EmailMessage:
+    """`m` as an SMTP relay gets it: with our metadata in a header, SMTP having no field for it
+    (the outbox and console backends show the same bytes)."""
+    email = m.as_email()
+    if m.metadata:
+        email[METADATA_HEADER] = urlencode(m.metadata)
+    return email

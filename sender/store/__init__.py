@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sender.store.schema import (
+    WAITING,
     campaigns,
     deliveries,
     enrolments,
@@ -122,6 +123,9 @@ def _pg_array(values: Sequence[Any]) -> str:
         return out
 
     return "{" + ",".join(map(literal, values)) + "}"
+
+
+_WAITING_SQL = ", ".join(f"'{status}'" for status in WAITING)  # for the hand-written statements
 
 
 class Store:
@@ -232,6 +236,18 @@ class Store:
         with self.engine.connect() as conn:
             # one subscriber by normalised email
             return conn.execute(sa.select(subscribers).where(subscribers.c.email == email)).first()
+
+    def subscriber_field_names(self) -> set[str]:
+        """Every custom field name some subscriber has."""
+        with self.engine.connect() as conn:
+            # the custom field names in use (read only when a lesson lacks one for someone)
+            if self.dialect == "postgresql":
+                query = sa.text("SELECT DISTINCT jsonb_object_keys(CAST(fields AS jsonb)) FROM subscribers "
+                                "WHERE json_typeof(fields) = 'object'")
+            else:
+                query = sa.text("SELECT DISTINCT j.key FROM subscribers, json_each(subscribers.fields) AS j "
+                                "WHERE json_type(subscribers.fields) = 'object'")
+            return set(conn.execute(query).scalars())
 
     def subscriber(self, subscriber_id: int) -> AnyRow | None:
         with self.engine.connect() as conn:
@@ -345,29 +361,46 @@ class Store:
     def record_webhook_events(self, rows: Sequence[dict[str, Any]], now: datetime) -> tuple[int, int]:
         """Store provider events (keys: provider, type, email, at, external_id,
         provider_message_id, delivery_id, permanent, data) against their delivery, once
-        each; hard bounces and complaints suppress the address. Returns (stored, suppressed)."""
+        each; hard bounces, complaints and permanent failures (the provider will not mail
+        the address) suppress it. An event without an email (None or "") is about the
+        subscriber of the delivery it links to. Returns (stored, suppressed)."""
         if not rows:
             return 0, 0
         with self.begin() as conn:
-            emails = {r["email"] for r in rows}
+            emails = {r["email"] for r in rows if r.get("email")}
             # subscribers the events are about
             by_email = dict(conn.execute(sa.select(subscribers.c.email, subscribers.c.id)
-                                         .where(subscribers.c.email.in_(emails))).all())
-            # deliveries named by our id, or found by the provider's message id
+                                         .where(subscribers.c.email.in_(emails))).all()) if emails else {}
+            # deliveries (and their subscribers) named by our id, or found by the provider's message id
             wanted = {r["delivery_id"] for r in rows if r.get("delivery_id")}
-            known = set(conn.execute(sa.select(deliveries.c.id).where(deliveries.c.id.in_(wanted)))
-                        .scalars()) if wanted else set()
+            known: dict[int, int] = {row.id: row.subscriber_id for row in conn.execute(
+                sa.select(deliveries.c.id, deliveries.c.subscriber_id)
+                .where(deliveries.c.id.in_(wanted)))} if wanted else {}
             provider_ids = {r["provider_message_id"] for r in rows
                             if r.get("provider_message_id") and r.get("delivery_id") not in known}
-            by_provider_id = dict(conn.execute(
-                sa.select(deliveries.c.provider_message_id, deliveries.c.id)
-                .where(deliveries.c.provider_message_id.in_(provider_ids))).all()) if provider_ids else {}
+            # a list: one batch send can share a provider id (SendGrid's X-Message-Id)
+            by_provider_id: dict[str, list[tuple[int, int]]] = {}
+            if provider_ids:
+                for row in conn.execute(sa.select(deliveries.c.provider_message_id, deliveries.c.id,
+                                                  deliveries.c.subscriber_id)
+                                        .where(deliveries.c.provider_message_id.in_(provider_ids))):
+                    by_provider_id.setdefault(row.provider_message_id, []).append((row.id, row.subscriber_id))
             stored = 0
             to_suppress: dict[str, set[int]] = {}
             for r in rows:
-                delivery_id = r.get("delivery_id") if r.get("delivery_id") in known else \
-                    by_provider_id.get(r.get("provider_message_id"))
-                subscriber_id = by_email.get(r["email"])
+                subscriber_id = by_email.get(r["email"]) if r.get("email") else None
+                delivery_id: int | None = None
+                owner: int | None = None
+                if r.get("delivery_id") in known:
+                    delivery_id, owner = r["delivery_id"], known[r["delivery_id"]]
+                else:
+                    candidates = by_provider_id.get(r.get("provider_message_id") or "", [])
+                    if len(candidates) > 1:  # shared id: only the event's own subscriber's delivery
+                        candidates = [c for c in candidates if c[1] == subscriber_id]
+                    if len(candidates) == 1:
+                        delivery_id, owner = candidates[0]
+                if not r.get("email"):
+                    subscriber_id = owner  # no address given: the subscriber the message went to
                 # store the event unless this provider already sent it
                 result = conn.execute(
                     self._insert(events).values(
@@ -384,6 +417,10 @@ class Store:
                 if subscriber_id is not None and (r["type"] == "complained"
                                                   or (r["type"] == "bounced" and r.get("permanent"))):
                     to_suppress.setdefault(r["type"], set()).add(subscriber_id)
+                if subscriber_id is not None and r["type"] == "failed" and r.get("permanent"):
+                    # e.g. SendGrid dropping an address on its bounce/invalid/spam/unsubscribe
+                    # lists: the same as a hard bounce, every later send would be refused too
+                    to_suppress.setdefault("bounced", set()).add(subscriber_id)
                 if subscriber_id is not None and r["type"] == "unsubscribed":
                     to_suppress.setdefault("unsubscribed", set()).add(subscriber_id)
             suppressed = 0
@@ -441,7 +478,7 @@ class Store:
                 enrolments.c.campaign_id.in_(ids), enrolments.c.status == "active",
                 sa.exists().where(deliveries.c.subscriber_id == enrolments.c.subscriber_id,
                                   deliveries.c.campaign_id == enrolments.c.campaign_id,
-                                  deliveries.c.status == "queued"),
+                                  deliveries.c.status.in_(WAITING)),
             ).values(next_due_at=now))
             return [r.slug for r in rested]
 
@@ -543,18 +580,18 @@ class Store:
         if self.dialect == "postgresql":
             conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
 
-    _PG_RECEIVED = sa.text("""
+    _PG_RECEIVED = sa.text(f"""
         SELECT d.subscriber_id, d.campaign_id, d.lesson_key
         FROM unnest(CAST(:s AS integer[]), CAST(:c AS integer[])) AS p(subscriber_id, campaign_id)
         CROSS JOIN LATERAL (
             SELECT subscriber_id, campaign_id, lesson_key FROM deliveries
             WHERE deliveries.subscriber_id = p.subscriber_id AND deliveries.campaign_id = p.campaign_id
-              AND deliveries.status <> 'queued') AS d""")
+              AND deliveries.status NOT IN ({_WAITING_SQL})) AS d""")
 
     def received_lessons(self, conn: sa.Connection, pairs: Sequence[tuple[int, int]]
                          ) -> dict[tuple[int, int], set[str]]:
         """Lesson keys each (subscriber, campaign) already has a delivery for, other than
-        ones queued for another try."""
+        ones waiting to be tried again (`WAITING`)."""
         if not pairs:
             return {}
         out: dict[tuple[int, int], set[str]] = {}
@@ -570,7 +607,7 @@ class Store:
                 .where(
                     deliveries.c.subscriber_id.in_({s for s, _ in pairs}),
                     deliveries.c.campaign_id.in_({c for _, c in pairs}),
-                    deliveries.c.status != "queued",
+                    deliveries.c.status.notin_(WAITING),
                 )
             )
         for sid, cid, key in rows.all():
@@ -599,11 +636,11 @@ class Store:
 
     _CLAIM_COLUMNS = ("subscriber_id", "campaign_id", "lesson_key", "position", "status",
                       "scheduled_at", "claimed_at")
-    _CLAIM_CONFLICT = """
+    _CLAIM_CONFLICT = f"""
         ON CONFLICT (subscriber_id, campaign_id, lesson_key) DO UPDATE
             SET status = 'sending', claimed_at = excluded.claimed_at,
                 attempts = deliveries.attempts + 1
-            WHERE deliveries.status = 'queued'
+            WHERE deliveries.status IN ({_WAITING_SQL})
         RETURNING id, subscriber_id, campaign_id, attempts"""
 
     def _sqlite_claim(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[Any]:

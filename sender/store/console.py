@@ -370,16 +370,50 @@ def resolve_deliveries(store: Store, ids: Iterable[int], outcome: str, now: date
         # settle them
         conn.execute(deliveries.update().where(deliveries.c.id.in_(found)).values(**values))
         if outcome == "retry":
-            for r in rows:
-                # wind the course back to this lesson, due now; newsletters reclaim queued rows
-                conn.execute(enrolments.update()
-                             .where(enrolments.c.subscriber_id == r.subscriber_id,
-                                    enrolments.c.campaign_id == r.campaign_id,
-                                    enrolments.c.status.in_(["active", "completed"]),
-                                    enrolments.c.next_position > r.position)
-                             .values(status="active", next_position=r.position, next_due_at=now,
-                                     completed_at=None))
+            _wind_back(conn, rows, now)
         conn.execute(events.insert(), [
             {"delivery_id": r.id, "subscriber_id": r.subscriber_id, "type": "resolved", "at": now,
              "provider": None, "data": {"outcome": outcome, "by": by}} for r in rows])
+    return len(rows)
+
+
+def _wind_back(conn: sa.Connection, rows: Iterable[Any], now: datetime) -> None:
+    """Wind each row's course back to its lesson, due now (rows: subscriber_id, campaign_id,
+    position); newsletters simply reclaim queued rows."""
+    for r in rows:
+        conn.execute(enrolments.update()
+                     .where(enrolments.c.subscriber_id == r.subscriber_id,
+                            enrolments.c.campaign_id == r.campaign_id,
+                            enrolments.c.status.in_(["active", "completed"]),
+                            enrolments.c.next_position > r.position)
+                     .values(status="active", next_position=r.position, next_due_at=now,
+                             completed_at=None))
+
+
+def retry_failed(store: Store, slug: str, now: datetime, by: str, lesson: str | None = None,
+                 email: str | None = None) -> int:
+    """Queue a campaign's failed deliveries again (of one lesson, of one subscriber), each
+    course wound back to that lesson, due now; returns how many. Subscribers who are not
+    active (suppressed, unsubscribed) are never retried."""
+    with store.begin() as conn:
+        # failed deliveries of a campaign whose subscriber may still be mailed
+        query = (sa.select(deliveries.c.id, deliveries.c.subscriber_id, deliveries.c.campaign_id,
+                           deliveries.c.position)
+                 .join(campaigns, campaigns.c.id == deliveries.c.campaign_id)
+                 .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+                 .where(campaigns.c.slug == slug, deliveries.c.status == "failed",
+                        subscribers.c.status == "active"))
+        if lesson is not None:
+            query = query.where(deliveries.c.lesson_key == lesson)
+        if email is not None:
+            query = query.where(subscribers.c.email == email)
+        rows = [r for r in conn.execute(query).all()]
+        if not rows:
+            return 0
+        conn.execute(deliveries.update().where(deliveries.c.id.in_([r.id for r in rows]))
+                     .values(status="queued", error=f"queued again by {by}"))
+        _wind_back(conn, rows, now)
+        conn.execute(events.insert(), [
+            {"delivery_id": r.id, "subscriber_id": r.subscriber_id, "type": "retried", "at": now,
+             "provider": None, "data": {"by": by}} for r in rows])
     return len(rows)

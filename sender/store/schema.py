@@ -81,6 +81,9 @@ enrolments = sa.Table(
     sa.Index("ix_enrolments_due", "status", "next_due_at"),
 )
 
+# Delivery statuses of a lesson that has not gone and will be tried again: not "received".
+WAITING = ("queued", "held")
+
 deliveries = sa.Table(
     "deliveries", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -91,7 +94,8 @@ deliveries = sa.Table(
     # The lesson file's stem, so renumbering or removing lessons never resends one.
     sa.Column("lesson_key", sa.String(200), nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
-    # queued -> sending -> sent | failed | suppressed
+    # queued -> sending -> sent | failed | suppressed, or back to queued (tried again) or held
+    # (the subscriber lacks a field the lesson needs): see WAITING
     sa.Column("status", sa.String(16), nullable=False, server_default="queued"),
     sa.Column("scheduled_at", UTCDateTime, nullable=True),
     sa.Column("claimed_at", UTCDateTime, nullable=True),

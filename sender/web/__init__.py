@@ -8,7 +8,6 @@ it on 127.0.0.1 for staff. Pages are server-rendered Jinja (autoescaped).
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,8 +21,6 @@ if TYPE_CHECKING:
 @dataclass
 class WebContext:
     engine: Engine
-    # The scheduler's tick and web requests share one provider connection pool.
-    send_lock: threading.Lock = field(default_factory=threading.Lock)
     # Webhook secrets come from the environment; tests hand in their own, and fetch
     # SNS certificates / confirm subscriptions without the network.
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)

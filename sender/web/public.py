@@ -164,13 +164,13 @@ def send_confirmation(subscriber: Any, campaign: Any) -> bool:
     message = OutgoingMessage(
         to=subscriber.email, from_address=settings.from_address,
         subject=f"Confirm your subscription to {campaign.title}", html=html, text=text,
-        message_id=message_id(settings, f"confirm:{subscriber.id}:{secrets.token_hex(8)}"),
+        message_id=message_id(settings, f"confirm:{subscriber.id}:{secrets.token_hex(8)}",
+                              engine.signing_key),
         date=engine.clock(),
         headers={"Reply-To": settings.reply_to} if settings.reply_to else {},
         metadata={"kind": "confirm", "campaign": campaign.slug},
     )
-    with drip().send_lock:
-        [result] = engine.provider.send_messages([message])
+    [result] = engine.provider.send_messages([message])
     if not result.ok:
         log.warning("confirmation email to subscriber %s failed: %s", subscriber.id, result.error)
     return result.ok

@@ -52,12 +52,17 @@ class WebhookEvent:
 
     provider: str  # "postmark" | "sendgrid" | "mailgun" | "resend" | "ses"
     type: str  # one of EVENT_TYPES
-    email: str  # recipient address, lowercased
+    # Recipient address, lowercased; None when the provider left it out (a Postmark Bounce without
+    # Email, a Mailgun "rejected"), and then at least one of the two ids below is set: the store
+    # finds the subscriber through the delivery.
+    email: str | None
     at: datetime  # aware UTC
     external_id: str  # the provider's unique id for this event, or a stable derived one: dedupe key
     provider_message_id: str | None  # as the provider's send API returned it
     delivery_id: int | None  # our "delivery" metadata/tag, sent with the message
-    permanent: bool = False  # hard bounce: suppress the address; soft bounces are False
+    # The address itself must not be mailed again (a hard bounce, or a provider refusing to send to
+    # an address on its own suppression lists): the store suppresses it. Soft bounces are False.
+    permanent: bool = False
     data: dict[str, Any] = field(default_factory=dict)  # a few raw fields, small and JSON-safe
 
 
@@ -314,6 +319,17 @@ def recipient(value: Any, field_name: str) -> str:
     if "@" not in address:
         raise malformed(f"field {field_name!r} is not an email address")
     return address.strip().lower()
+
+
+def recipient_or_link(value: Any, field_name: str, *links: object) -> str | None:
+    """Like `recipient`, but an absent address is fine when one of `links` (the provider's
+    message id, our delivery id) is set: the store reaches the subscriber through the delivery.
+    A present but unreadable address is still a 400, as is no address and nothing to link by."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if any(link is not None and link != "" for link in links):
+            return None
+        raise malformed(f"missing field {field_name!r} (and no message id to link the event by)")
+    return recipient(value, field_name)
 
 
 def delivery_id(value: Any) -> int | None:

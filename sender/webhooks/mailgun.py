@@ -14,6 +14,8 @@ Events: delivered, opened, clicked, failed (``severity`` permanent → a hard bo
 variables come back in ``user-variables``. The message id is
 ``event-data.message.headers.message-id``, which Mailgun sends without angle brackets; the
 send API returns ``<id>``, so we add them back to match what was stored at send time.
+A ``rejected`` event (Mailgun refused the send itself) may name no ``recipient``; it is accepted
+when the message id or our ``delivery`` variable links it to a delivery.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from sender.webhooks.base import (
     load_json,
     malformed,
     recipient,
+    recipient_or_link,
     require,
     require_object,
     small,
@@ -96,7 +99,6 @@ def _event(data: Mapping[str, Any]) -> WebhookEvent | None:
     else:
         return None  # accepted, stored, list events: not delivery outcomes
 
-    email = recipient(data.get("recipient"), where + "recipient")
     at = event_time(data.get("timestamp"), where + "timestamp")
     message = data.get("message")
     headers = message.get("headers") if isinstance(message, Mapping) else None
@@ -108,6 +110,12 @@ def _event(data: Mapping[str, Any]) -> WebhookEvent | None:
             message_id = f"<{message_id}>"
     variables = data.get("user-variables")
     variables = variables if isinstance(variables, Mapping) else {}
+    delivery = delivery_id(variables.get("delivery"))
+    email: str | None
+    if name == "rejected":
+        email = recipient_or_link(data.get("recipient"), where + "recipient", message_id, delivery)
+    else:
+        email = recipient(data.get("recipient"), where + "recipient")
     # event-data.id is only unique "within a day", so the event's own timestamp joins it.
     event_id = data.get("id")
     external_id = (f"mailgun:{event_id}:{data.get('timestamp')}" if event_id
@@ -116,6 +124,8 @@ def _event(data: Mapping[str, Any]) -> WebhookEvent | None:
     status = status if isinstance(status, Mapping) else {}
     client = data.get("client-info")
     client = client if isinstance(client, Mapping) else {}
+    reject = data.get("reject")
+    reject = reject if isinstance(reject, Mapping) else {}
     return WebhookEvent(
         provider="mailgun",
         type=kind,
@@ -123,15 +133,15 @@ def _event(data: Mapping[str, Any]) -> WebhookEvent | None:
         at=at,
         external_id=external_id,
         provider_message_id=message_id,
-        delivery_id=delivery_id(variables.get("delivery")),
+        delivery_id=delivery,
         permanent=permanent,
         data=small([
             ("event", name),
             ("severity", data.get("severity")),
-            ("reason", data.get("reason")),
+            ("reason", data.get("reason") or reject.get("reason")),
             ("code", status.get("code")),
             ("message", status.get("message")),
-            ("description", status.get("description")),
+            ("description", status.get("description") or reject.get("description")),
             ("url", data.get("url")),
             ("user_agent", client.get("user-agent")),
         ]),

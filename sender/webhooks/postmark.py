@@ -12,6 +12,9 @@ RecordType, MessageID, recipient and time) and the store drops it as a duplicate
 
 Events by ``RecordType``: Delivery, Bounce (its ``Type`` decides the outcome, see BOUNCE_TYPES),
 SpamComplaint, Open, Click, SubscriptionChange. Our metadata comes back in ``Metadata``.
+Bounce-API records (Bounce, SpamComplaint) may come without ``Email`` (seen with Type
+"Unsubscribe"); they are accepted when ``MessageID`` or our metadata links them to a delivery,
+and the store finds the subscriber through it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sender.webhooks.base import (
     event_time,
     load_json,
     recipient,
+    recipient_or_link,
     require_object,
     require_str,
     small,
@@ -127,17 +131,22 @@ def _event(payload: Any) -> WebhookEvent | None:
     else:
         return None  # Inbound and future record types are not ours
 
-    email = recipient(payload.get(address_field), address_field)
-    at = event_time(payload.get(time_field), time_field)
     message_id = payload.get("MessageID")
     message_id = str(message_id) if message_id else None
     metadata = payload.get("Metadata")
     metadata = metadata if isinstance(metadata, dict) else {}
+    delivery = delivery_id(metadata.get("delivery"))
+    email: str | None
+    if address_field == "Email":
+        email = recipient_or_link(payload.get(address_field), address_field, message_id, delivery)
+    else:
+        email = recipient(payload.get(address_field), address_field)
+    at = event_time(payload.get(time_field), time_field)
     if payload.get("ID") is not None:  # Bounce and SpamComplaint records have their own id
         external_id = f"postmark:{record_type}:{payload['ID']}"
     else:
         link = payload.get("OriginalLink") if record_type == "Click" else None
-        external_id = f"postmark:{record_type}:{message_id}:{email}:{at.isoformat()}"
+        external_id = f"postmark:{record_type}:{message_id}:{email or ''}:{at.isoformat()}"
         if link:
             external_id += f":{link}"
     data = small([
@@ -158,7 +167,7 @@ def _event(payload: Any) -> WebhookEvent | None:
         at=at,
         external_id=external_id,
         provider_message_id=message_id,
-        delivery_id=delivery_id(metadata.get("delivery")),
+        delivery_id=delivery,
         permanent=permanent,
         data=data,
     )

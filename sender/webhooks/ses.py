@@ -28,6 +28,10 @@ a configuration set, ``notificationType`` for identity notifications): Bounce (`
 Permanent is a hard bounce; Transient and Undetermined are soft), Complaint, Delivery, Open,
 Click, DeliveryDelay, Reject and Rendering Failure. ``mail.messageId`` is the id SendEmail
 returned; our tags come back in ``mail.tags`` as lists of strings (``{"delivery": ["42"]}``).
+An event's time is its own object's ``timestamp`` (``mail.timestamp`` for Reject and Rendering
+Failure); when SES leaves it out, the SNS ``Timestamp`` (when SNS published the event, always
+present because it is signed) stands in for it. A timestamp that is present but unreadable is
+still a 400.
 """
 
 from __future__ import annotations
@@ -160,7 +164,7 @@ def parse(request: Request) -> WebhookResult:
     if kind == "UnsubscribeConfirmation":
         return request.accept_nonce(message_id, published, MAX_AGE, [])
     body = load_json(require_str(message, "Message"), "field 'Message'")
-    events = _events(require_object(body, "Message"), message_id)
+    events = _events(require_object(body, "Message"), message_id, published)
     return request.accept_nonce(message_id, published, MAX_AGE, events)
 
 
@@ -236,7 +240,7 @@ def _public_key(url: str, request: Request) -> rsa.RSAPublicKey:
 # -- the SES event inside a Notification ------------------------------------------------------------
 
 
-def _events(event: Mapping[str, Any], sns_message_id: str) -> list[WebhookEvent]:
+def _events(event: Mapping[str, Any], sns_message_id: str, published: datetime) -> list[WebhookEvent]:
     name = event.get("eventType") or event.get("notificationType")
     if not isinstance(name, str) or not name:
         raise malformed("missing field 'Message.eventType'")
@@ -256,45 +260,52 @@ def _events(event: Mapping[str, Any], sns_message_id: str) -> list[WebhookEvent]
                             provider_message_id=message_id, delivery_id=delivery)
 
     if name == "Bounce":
-        detail, at = _detail(event, "bounce")
+        detail, at = _detail(event, "bounce", published)
         bounce_type = require_str(detail, "bounceType", "Message.bounce.")
         return [make("bounced", address, field, at, permanent=bounce_type == "Permanent",
                      bounce_type=bounce_type, bounce_subtype=detail.get("bounceSubType"),
                      status=r.get("status"), reason=r.get("diagnosticCode"))
                 for address, field, r in _recipients(detail, "bounce", "bouncedRecipients")]
     if name == "Complaint":
-        detail, at = _detail(event, "complaint")
+        detail, at = _detail(event, "complaint", published)
         return [make("complained", address, field, at, feedback_type=detail.get("complaintFeedbackType"))
                 for address, field, _ in _recipients(detail, "complaint", "complainedRecipients")]
     if name == "DeliveryDelay":
-        detail, at = _detail(event, "deliveryDelay")
+        detail, at = _detail(event, "deliveryDelay", published)
         return [make("deferred", address, field, at, delay_type=detail.get("delayType"),
                      status=r.get("status"), reason=r.get("diagnosticCode"))
                 for address, field, r in _recipients(detail, "deliveryDelay", "delayedRecipients")]
     if name == "Delivery":
-        detail, at = _detail(event, "delivery")
+        detail, at = _detail(event, "delivery", published)
         addresses = require(detail, "recipients", "Message.delivery.")
         if not isinstance(addresses, list) or not addresses:
             raise malformed("field 'Message.delivery.recipients' must be a non-empty list")
         return [make("delivered", a, "Message.delivery.recipients", at,
                      smtp_response=detail.get("smtpResponse")) for a in addresses]
     if name in ("Open", "Click"):
-        detail, at = _detail(event, name.lower())
+        detail, at = _detail(event, name.lower(), published)
         return [make("opened" if name == "Open" else "clicked", a, "Message.mail.destination", at,
                      url=detail.get("link"), user_agent=detail.get("userAgent"))
                 for a in _destination(mail)]
     if name in ("Reject", "Rendering Failure"):
         detail = event.get("reject") or event.get("failure") or {}
         reason = detail.get("reason") or detail.get("errorMessage") if isinstance(detail, Mapping) else None
-        at = event_time(mail.get("timestamp"), "Message.mail.timestamp")
+        at = _time(mail, "Message.mail.", published)
         return [make("failed", a, "Message.mail.destination", at, reason=reason) for a in _destination(mail)]
     return []  # Send, Subscription, and future types are not delivery outcomes
 
 
-def _detail(event: Mapping[str, Any], key: str) -> tuple[Mapping[str, Any], datetime]:
+def _detail(event: Mapping[str, Any], key: str, published: datetime) -> tuple[Mapping[str, Any], datetime]:
     """The event-type object (e.g. Message.bounce) and its timestamp."""
     detail = require_object(require(event, key, "Message."), f"Message.{key}")
-    return detail, event_time(detail.get("timestamp"), f"Message.{key}.timestamp")
+    return detail, _time(detail, f"Message.{key}.", published)
+
+
+def _time(obj: Mapping[str, Any], where: str, published: datetime) -> datetime:
+    """obj.timestamp, or `published` (the SNS Timestamp) when SES left it out: refusing would
+    only make SNS retry the same document until the event is dropped."""
+    value = obj.get("timestamp")
+    return published if value is None else event_time(value, where + "timestamp")
 
 
 def _recipients(detail: Mapping[str, Any], parent: str, key: str) -> list[tuple[Any, str, Mapping[str, Any]]]:

@@ -83,7 +83,7 @@ def test_an_undefined_variable_is_a_readable_error_in_the_page(preview: Preview,
     line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "nickname" in text)
     page = _open(preview, browser)
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text(f"{path}: undefined variable: 'dict object' has no attribute 'nickname', "
+    expect(alert).to_contain_text(f"{path}: undefined variable: this subscriber has no field 'nickname', "
                                   f"at line {line}: {{{{ subscriber.nickname }}}}")
     assert "Traceback" not in page.content()
     path.write_text(original, encoding="utf-8")  # fixed: the page comes back by itself

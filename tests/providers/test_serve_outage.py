@@ -47,7 +47,11 @@ def test_outage_pauses_then_serve_finishes_with_no_duplicates(project: Path, htt
     (project / "dripcourse.toml").write_text(
         'send_window = "00:00-24:00"\ntick_seconds = 1\nbatch_size = 2\nprovider_rest_seconds = 2\n'
         f'provider = "postmark://?rate=0&attempts=1&endpoint=http://127.0.0.1:{httpserver.port}"\n'
-        f'listen = "127.0.0.1:{free_port()}"\n')
+        f'listen = "127.0.0.1:{free_port()}"\n'
+        # The project's own addresses: a real provider refuses the shipped samples.
+        'base_url = "https://learn.bimkinesiology.ca"\n'
+        'from_address = "BIM Kinesiology <coach@bimkinesiology.ca>"\n'
+        'postal_address = "BIM Kinesiology, 2150 Main Street, Vancouver BC V5T 3C8, Canada"\n')
     for i in range(6):
         assert drip("subscribers", "add", f"p{i}@example.com", cwd=project).returncode == 0
     assert drip("enrol", "mini", cwd=project).returncode == 0

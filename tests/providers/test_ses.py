@@ -93,3 +93,16 @@ def test_region_and_credentials_are_required() -> None:
     with pytest.raises(ProviderError, match="AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"):
         SesProvider("ses://eu-west-1", environ={}).open()
     assert SesProvider("ses://eu-west-1", environ=ENV).options.endpoint == "https://email.eu-west-1.amazonaws.com"
+
+
+def test_tag_names_and_values_keep_only_what_ses_allows(httpserver: HTTPServer, fake_time: FakeTime) -> None:
+    # SES v2 refuses the whole SendEmail call for a tag with "." (or "@", " "), which would
+    # fail every lesson whose key or metadata carries one.
+    served = serve(httpserver, API)
+    message = make_message(0, metadata={"lesson": "01.intro", "kind.of": "a.b@example.org x"})
+    with provider(httpserver, fake_time) as p:
+        (result,) = p.send_messages([message])
+    assert result.ok
+    (req,) = served.requests
+    assert req.get_json()["EmailTags"] == [{"Name": "lesson", "Value": "01_intro"},
+                                           {"Name": "kind_of", "Value": "a_b_example_org_x"}]

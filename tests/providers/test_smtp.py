@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from sender.providers.base import ProviderError
+from sender.providers.base import ProviderError, SendResult
 from sender.providers.smtp import SmtpProvider
 from tests.providers.conftest import (
     FakeTime,
@@ -95,3 +97,28 @@ def test_smtps_uses_implicit_tls(tls_files: tuple[Path, Path]) -> None:
         controller.stop()
     # aiosmtpd marks only STARTTLS sessions; an implicit-TLS server cannot speak to a plain client.
     assert len(mailbox.messages()) == 1
+
+
+def test_threads_sharing_one_provider_deliver_every_message_exactly_once(smtp_server: SmtpServer) -> None:
+    # The tick's thread and web requests (confirmations, test sends) share the engine's provider.
+    # attempts=1: a garbled session fails its message rather than being hidden by a reconnect.
+    threads, per_thread = 8, 10
+    start = threading.Barrier(threads)
+    p = SmtpProvider(f"smtp://127.0.0.1:{smtp_server.port}?attempts=1", environ={})
+
+    def sender(t: int) -> list[SendResult]:
+        start.wait()
+        results: list[SendResult] = []
+        for j in range(per_thread):
+            results += p.send_messages([make_message(t * 100 + j)])
+            if j == per_thread // 2:
+                p.close()  # as a caller may while others send: theirs reconnect
+        return results
+
+    with ThreadPoolExecutor(threads) as pool:
+        futures = [pool.submit(sender, t) for t in range(threads)]
+        results = [r for f in futures for r in f.result(timeout=120)]
+    p.close()
+    assert [r.error for r in results if not r.ok] == []
+    expected = sorted(f"reader{t * 100 + j}@example.org" for t in range(threads) for j in range(per_thread))
+    assert sorted(a for e in smtp_server.mailbox.envelopes for a in e.rcpt_tos) == expected

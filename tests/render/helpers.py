@@ -15,6 +15,7 @@ from typing import Any
 from sender.campaign import Campaign, load_campaign
 from sender.messages import compose
 from sender.providers.base import OutgoingMessage
+from sender.providers.outbox import OutboxProvider
 from sender.render import Renderer
 from sender.settings import Settings, load_settings
 
@@ -57,6 +58,16 @@ def message_for(renderer: Renderer, settings: Settings, campaign: Campaign, posi
     return compose(settings=settings, renderer=renderer, compiled=compiled,
                    subscriber=sub or subscriber(), signing_key="test-key", now=NOW,
                    delivery_key=f"test:{lesson.key}")
+
+
+def glute_eml(tmp_path: Path, position: int) -> bytes:
+    """Lesson `position` of the shipped glute course, as the outbox:// provider writes it."""
+    project = copy_glute_project(tmp_path)
+    renderer, settings = renderer_of(project)
+    message = message_for(renderer, settings, campaign_of(project, "glute-activation"), position)
+    (result,) = OutboxProvider("outbox://outbox", base_dir=tmp_path).send_messages([message])
+    assert result.ok and result.provider_message_id
+    return Path(result.provider_message_id).read_bytes()
 
 
 def drip(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -97,8 +97,8 @@ def test_render_error_names_the_lesson_file_and_line(glute_project: Path) -> Non
     line = next(n for n, s in enumerate(lesson.read_text().splitlines(), 1) if "nickname" in s)
     result = drip("render", "glute-activation", "--out", "out", cwd=glute_project)
     assert result.returncode == 1
-    assert result.stderr == (f"error: {lesson}: undefined variable: 'dict object' has no attribute "
-                             f"'nickname', at line {line}: {{{{ subscriber.nickname }}}}\n")
+    assert result.stderr == (f"error: {lesson}: undefined variable: this subscriber has no "
+                             f"field 'nickname', at line {line}: {{{{ subscriber.nickname }}}}\n")
     assert not (glute_project / "out").exists()  # nothing half-written
     lint = drip("lint", "glute-activation", cwd=glute_project)
     assert lint.returncode == 1 and "undefined variable" in lint.stderr

@@ -108,7 +108,7 @@ def test_missing_first_name_falls_back_and_unknown_field_is_an_error_with_its_li
                       "First line.\n\nDear {{ subscriber.nickname }}.\n")
     with pytest.raises(RenderError) as caught:
         message_for(renderer, settings, campaign_of(project, "mini"), 2)
-    assert str(caught.value) == (f"{lesson}: undefined variable: 'dict object' has no attribute 'nickname', "
+    assert str(caught.value) == (f"{lesson}: undefined variable: this subscriber has no field 'nickname', "
                                  "at line 7: {{ subscriber.nickname }}")
 
 

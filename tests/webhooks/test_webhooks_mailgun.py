@@ -75,6 +75,16 @@ def test_event_types(parse: Parse, kind: str, expected: str) -> None:
     assert (e.type, e.permanent, e.delivery_id) == (expected, False, 42)
 
 
+def test_rejected_without_recipient_is_linked_by_message_id_and_delivery(parse: Parse) -> None:
+    data = {k: v for k, v in event_data("rejected", reject={"reason": "Sandbox subdomains are for test "
+                                                                      "purposes only", "description": ""})
+            .items() if k != "recipient"}
+    [e] = parse("mailgun", {}, body_for(data), env=MAILGUN_ENV).events
+    assert (e.type, e.email, e.delivery_id, e.permanent) == ("failed", None, 42, False)
+    assert e.provider_message_id == "<20260302093000.1.ABCDEF0123456789@mg.dripcourse.example>"
+    assert e.data["reason"].startswith("Sandbox subdomains")
+
+
 def test_accepted_is_not_an_outcome(parse: Parse) -> None:
     assert parse("mailgun", {}, body_for(event_data("accepted")), env=MAILGUN_ENV).events == []
 
@@ -129,6 +139,9 @@ def test_invalid_json_is_400(parse: Parse) -> None:
     ({k: v for k, v in event_data("delivered").items() if k != "recipient"}, "event-data.recipient"),
     ({k: v for k, v in event_data("delivered").items() if k != "timestamp"}, "event-data.timestamp"),
     (event_data("failed"), "event-data.severity"),
+    # a rejected event may lack the recipient, but then something must link it to a delivery
+    ({k: v for k, v in event_data("rejected", message={"headers": {}}).items()
+      if k not in ("recipient", "user-variables")}, "event-data.recipient"),
 ])
 def test_valid_signature_missing_field_is_400_naming_it(parse: Parse, data: Any, field_name: str) -> None:
     payload: dict[str, Any] = {"signature": mailgun_signature()}

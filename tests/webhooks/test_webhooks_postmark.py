@@ -152,6 +152,17 @@ def test_transient_is_deferred_and_autoresponder_is_ignored(parse: Parse) -> Non
     assert parse("postmark", AUTH, dumps(bounce(Type="AutoResponder")), env=POSTMARK_ENV).events == []
 
 
+@pytest.mark.parametrize("kind", ["Unsubscribe", "HardBounce", "SpamComplaint"])
+def test_bounce_without_email_is_linked_by_message_id(parse: Parse, kind: str) -> None:
+    payload = {k: v for k, v in bounce(Type=kind, Inactive=False).items() if k not in ("Email", "Metadata")}
+    [event] = parse("postmark", AUTH, dumps(payload), env=POSTMARK_ENV).events
+    assert (event.email, event.delivery_id) == (None, None)
+    assert event.provider_message_id == "883953f4-6105-42a2-a16a-77a8eac79483"
+    assert event.type == {"Unsubscribe": "unsubscribed", "HardBounce": "bounced",
+                          "SpamComplaint": "complained"}[kind]
+    assert event.external_id == "postmark:Bounce:4323372036854775807"
+
+
 @pytest.mark.parametrize(("payload", "kind", "delivery"), [
     (DELIVERY, "delivered", 7), (OPEN, "opened", 42), (CLICK, "clicked", 42), (SPAM, "complained", 7),
     (UNSUBSCRIBE, "unsubscribed", 42),
@@ -212,6 +223,10 @@ def test_malformed_json_is_400(parse: Parse) -> None:
     ({k: v for k, v in DELIVERY.items() if k != "DeliveredAt"}, "DeliveredAt"),
     ({k: v for k, v in DELIVERY.items() if k != "RecordType"}, "RecordType"),
     (bounce(BouncedAt="yesterday"), "BouncedAt"),
+    # no address and nothing to link it by (no MessageID, no delivery in Metadata)
+    ({k: v for k, v in bounce(Type="Unsubscribe").items() if k not in ("Email", "MessageID", "Metadata")},
+     "Email"),
+    (bounce(Email="not an address"), "Email"),
 ])
 def test_missing_field_is_400_naming_it(parse: Parse, payload: dict[str, object], field_name: str) -> None:
     with pytest.raises(WebhookRejected) as caught:

@@ -262,7 +262,7 @@ def test_message_that_is_not_json_is_400(parse: Parse, sns: SnsSigner) -> None:
     (lambda e: e["bounce"]["bouncedRecipients"][0].pop("emailAddress"),
      "Message.bounce.bouncedRecipients.emailAddress"),
     (lambda e: e.pop("eventType"), "Message.eventType"),
-    (lambda e: e["bounce"].pop("timestamp"), "Message.bounce.timestamp"),
+    (lambda e: e["bounce"].update(timestamp="yesterday"), "Message.bounce.timestamp"),  # present, unreadable
 ])
 def test_missing_field_is_400_naming_it(parse: Parse, sns: SnsSigner, mutate: Any, field_name: str) -> None:
     event = bounce()
@@ -271,6 +271,23 @@ def test_missing_field_is_400_naming_it(parse: Parse, sns: SnsSigner, mutate: An
         post(parse, sns, sns.notification(event))
     assert caught.value.status == 400
     assert repr(field_name) in caught.value.reason
+
+
+@pytest.mark.parametrize(("ses_event", "missing"), [
+    (bounce(), ["bounce"]),
+    (bounce(), ["bounce", "mail"]),
+    (OTHER_EVENTS[1][0], ["complaint"]),  # Complaint
+    (OTHER_EVENTS[5][0], ["mail"]),  # Reject: its time is mail.timestamp
+], ids=["bounce", "bounce and mail", "complaint", "reject"])
+def test_missing_event_timestamp_falls_back_to_the_sns_timestamp(parse: Parse, sns: SnsSigner,
+                                                                 ses_event: dict[str, Any],
+                                                                 missing: list[str]) -> None:
+    event = copy.deepcopy(ses_event)
+    for key in missing:
+        del event[key]["timestamp"]
+    published = datetime(2026, 3, 2, 9, 29, 57, 123000, tzinfo=UTC)
+    [e] = post(parse, sns, sns.notification(event, timestamp=published)).events
+    assert (e.at, e.email, e.delivery_id) == (published, "ana.silva@example.com", 42)
 
 
 def test_body_that_is_not_json_is_400(parse: Parse, sns: SnsSigner) -> None:
