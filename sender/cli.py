@@ -49,19 +49,12 @@ def engine(*, sending: bool = False) -> Engine:
 
     s = settings()
     if sending:
-        _refuse_unready(s)
+        from sender.readiness import refuse_unready
+
+        refuse_unready(s, s.provider)
     return project_engine(s, system_clock, sending=sending)
 
 
-def _refuse_unready(s: Settings) -> None:
-    from urllib.parse import urlsplit
-
-    from sender.readiness import sending_problems
-
-    if problems := sending_problems(s, s.provider):
-        raise DripError(f"not sending through {urlsplit(s.provider).scheme}: fix "
-                        f"{'this setting' if len(problems) == 1 else 'these settings'} first:\n"
-                        + "\n".join(f"  - {p}" for p in problems))
 
 
 def console() -> Any:

@@ -12,6 +12,7 @@ import ipaddress
 from email.utils import getaddresses
 from urllib.parse import urlsplit
 
+from sender.errors import DripError
 from sender.settings import CONFIG_FILE, Settings
 
 # Backends that deliver to nobody: a file, the terminal, a list in memory.
@@ -115,3 +116,12 @@ def sending_problems(settings: Settings, provider_url: str) -> list[str]:
                         "must show the sender's real postal address (CAN-SPAM); "
                         + _fix(settings, "postal_address", "yours"))
     return [p for p in problems if p]
+
+
+def refuse_unready(settings: Settings, provider_url: str) -> None:
+    """Raise, listing every problem and its fix, unless `settings` are fit to send through
+    `provider_url`."""
+    if problems := sending_problems(settings, provider_url):
+        raise DripError(f"not sending through {urlsplit(provider_url).scheme}: fix "
+                        f"{'this setting' if len(problems) == 1 else 'these settings'} first:\n"
+                        + "\n".join(f"  - {p}" for p in problems))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sender.campaign import CampaignError, Lesson
 from sender.messages import compose
 from sender.providers.base import SendResult
+from sender.readiness import refuse_unready
 from sender.subscribers import check_timezone, clean_name, normalise_email
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def find_lesson(campaign: Campaign, ref: str) -> Lesson:
 
 def send_test(engine: Engine, slug: str, lesson_ref: str, to: str, *, name: str = "",
               timezone: str | None = None) -> SendResult:
+    refuse_unready(engine.settings, engine.settings.provider)  # the preview's button sends too
     _, campaign = engine.load(slug)
     lesson = find_lesson(campaign, lesson_ref)
     subscriber = sample_subscriber(to, name, timezone)

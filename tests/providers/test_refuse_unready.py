@@ -121,3 +121,19 @@ def test_lint_says_nothing_of_settings_with_a_test_backend(project: Path) -> Non
     (project / "dripcourse.toml").write_text((REPO / "dripcourse.toml").read_text())  # outbox
     result = drip("lint", "mini", cwd=project)
     assert result.returncode == 0 and "dripcourse.toml" not in result.stderr
+
+
+def test_the_send_test_behind_the_preview_button_refuses_the_samples_too(project: Path,
+                                                                         httpserver: HTTPServer) -> None:
+    from sender.engine import project_engine
+    from sender.errors import DripError
+    from sender.sample import send_test
+    from sender.schedule import system_clock
+    from sender.settings import load_settings
+
+    configure(project, httpserver, "")
+    served = serve(httpserver, POSTMARK)
+    engine = project_engine(load_settings(project), system_clock)
+    with pytest.raises(DripError, match=r"base_url in dripcourse\.toml"):
+        send_test(engine, "mini", "01-start", "maria@bimkinesiology.ca")
+    assert served.requests == []
