@@ -8,9 +8,19 @@ import json
 import pytest
 from pytest_httpserver import HTTPServer
 
+from sender.outcomes import Fault
 from sender.providers.base import ProviderError
 from sender.providers.mailgun import MailgunProvider
-from tests.providers.conftest import ENV, FAKE_APIS, FakeTime, endpoint_url, make_message, same_content, serve
+from tests.providers.conftest import (
+    ENV,
+    FAKE_APIS,
+    FakeTime,
+    endpoint_url,
+    make_message,
+    same_content,
+    serve,
+    status,
+)
 
 API = FAKE_APIS["mailgun"]
 
@@ -75,3 +85,15 @@ def test_a_domain_and_a_key_are_needed() -> None:
         MailgunProvider("mailgun://", environ=ENV).open()
     with pytest.raises(ProviderError, match="MAILGUN_API_KEY"):
         MailgunProvider("mailgun://mg.example.com", environ={}).open()
+
+
+def test_refusals_name_whose_fault_they_are(httpserver: HTTPServer, fake_time: FakeTime) -> None:
+    serve(httpserver, API, [
+        status(400, {"message": "'to' parameter is not a valid address. please check documentation"}),
+        status(400, {"message": "'from' parameter is not a valid address. please check documentation"}),
+        status(404, {"message": "Domain not found: mg.example.com"}),
+        status(400, {"message": "Too many tags"}),
+    ])
+    with provider(httpserver, fake_time) as p:
+        results = [p.send_messages([make_message(i)])[0] for i in range(4)]
+    assert [r.fault for r in results] == [Fault.RECIPIENT, Fault.ACCOUNT, Fault.ACCOUNT, Fault.MESSAGE]

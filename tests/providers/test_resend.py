@@ -7,6 +7,7 @@ import json
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from sender.outcomes import Fault
 from sender.providers.resend import ResendProvider
 from tests.providers.conftest import ENV, FAKE_APIS, FakeTime, endpoint_url, make_message, serve, status
 
@@ -74,3 +75,30 @@ def test_refused_emails_of_a_permissive_batch_fail_alone(httpserver: HTTPServer,
     assert [(r.ok, r.provider_message_id, r.permanent) for r in results] == [
         (True, "a", False), (False, None, True), (True, "c", False)]
     assert results[1].error == "resend: Invalid `to` field."
+
+
+def test_a_409_for_a_reused_key_is_not_retried_but_one_still_processing_is(httpserver: HTTPServer,
+                                                                           fake_time: FakeTime) -> None:
+    served = serve(httpserver, API, [
+        status(409, {"statusCode": 409, "name": "invalid_idempotent_request",
+                     "message": "Same idempotency key used with a different request payload."}),
+        status(409, {"statusCode": 409, "name": "concurrent_idempotent_requests",
+                     "message": "Same idempotency key used while original request is still in progress."}),
+    ])
+    with provider(httpserver, fake_time) as p:
+        (reused,) = p.send_messages([make_message(0)])
+        (processing,) = p.send_messages([make_message(1)])
+    assert (reused.ok, reused.fault) == (False, Fault.MESSAGE)
+    assert processing.ok  # asked again, then accepted
+    assert len(served.requests) == 3
+
+
+def test_a_refused_entry_suppresses_the_recipient_but_a_bad_from_pauses(httpserver: HTTPServer,
+                                                                        fake_time: FakeTime) -> None:
+    answer = {"data": [{"id": "re-1"}], "errors": [
+        {"index": 1, "message": "Invalid `to` field. The email address needs to follow the format."},
+        {"index": 2, "message": "Invalid `from` field."}]}
+    serve(httpserver, API, [status(200, answer)])
+    with provider(httpserver, fake_time) as p:
+        results = p.send_messages([make_message(i) for i in range(3)])
+    assert [r.fault for r in results] == [None, Fault.RECIPIENT, Fault.ACCOUNT]

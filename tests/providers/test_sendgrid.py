@@ -80,3 +80,29 @@ def test_a_refused_group_is_resent_one_by_one_so_only_the_culprit_fails(httpserv
     assert [len(r.get_json()["personalizations"]) for r in served.requests] == [3, 1, 1, 1]
     assert [(r.ok, r.fault) for r in results] == [(True, None), (False, Fault.RECIPIENT), (True, None)]
     assert results[1].error == "sendgrid: HTTP 400: Does not contain a valid address."
+
+
+def test_a_429_without_retry_after_waits_for_the_rate_limit_reset(httpserver: HTTPServer,
+                                                                   fake_time: FakeTime) -> None:
+    reset = int(fake_time.now) + 3  # the window ends in 3 s; backoff alone would retry after ~0.75 s
+    served = serve(httpserver, API, [status(429, {"errors": [{"message": "too many requests"}]},
+                                            **{"X-RateLimit-Reset": str(reset)})])
+    with provider(httpserver, fake_time) as p:
+        (result,) = p.send_messages([same_content(0)])
+    assert result.ok and len(served.requests) == 2
+    assert fake_time.now >= reset
+
+
+def test_refusals_name_whose_fault_they_are(httpserver: HTTPServer, fake_time: FakeTime) -> None:
+    serve(httpserver, API, [
+        status(400, {"errors": [{"message": "Does not contain a valid address.",
+                                 "field": "personalizations.0.to.0.email"}]}),
+        status(403, {"errors": [{"message": "The from address does not match a verified Sender Identity.",
+                                 "field": "from"}]}),
+        status(400, {"errors": [{"message": "The from email does not contain a valid address.",
+                                 "field": "from.email"}]}),
+        status(400, {"errors": [{"message": "Invalid type.", "field": "custom_args"}]}),
+    ])
+    with provider(httpserver, fake_time) as p:
+        results = p.send_messages([make_message(i) for i in range(4)])
+    assert [r.fault for r in results] == [Fault.RECIPIENT, Fault.ACCOUNT, Fault.ACCOUNT, Fault.MESSAGE]
