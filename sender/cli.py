@@ -436,11 +436,16 @@ def enrol(
     email: Annotated[list[str] | None, typer.Option(help="Only these subscribers (repeatable).")]
     = None,
 ) -> None:
-    """Enrol subscribers in a course (all active subscribers unless --email is given)."""
+    """Enrol subscribers in a course (all active subscribers unless --email is given).
+    Lints the campaign first: refuses on errors, and says who lacks a field a lesson uses."""
+    from sender.lesson_fields import before_enrolling
     from sender.subscribers import normalise_email
 
     emails = [normalise_email(e) for e in email] if email else None
-    new = engine().enrol(campaign, emails)
+    eng = engine()
+    for warning in before_enrolling(eng.store, settings().path("campaigns_dir") / campaign):
+        print(f"warning: {warning}", file=sys.stderr)
+    new = eng.enrol(campaign, emails)
     console().print(f"enrolled {new} new subscriber(s) in {campaign}")
 
 

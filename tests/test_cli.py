@@ -144,3 +144,16 @@ def test_tick_exits_non_zero_when_a_lesson_typo_pauses_the_campaign_and_retry_sa
     missing = drip("retry", "nope", cwd=project)
     assert (missing.returncode, missing.stderr) == (
         1, "error: no campaign 'nope' in the store (enrol someone first)\n")
+
+
+def test_enrol_lints_first_and_says_who_lacks_a_field(project: Path) -> None:
+    lesson = project / "campaigns" / "mini" / "01-start.md"
+    lesson.write_text(lesson.read_text() + "\nSee you in {{ subscriber.city }}.\n")
+    assert drip("subscribers", "add", "ana@example.com", cwd=project).returncode == 0
+    enrolled = drip("enrol", "mini", cwd=project)
+    assert enrolled.returncode == 0
+    assert enrolled.stderr.startswith(f"warning: 1 active subscriber(s) have no 'city', which {lesson}:")
+    (project / "campaigns" / "mini" / "02-next.md").write_text("no front matter at all\n")
+    refused = drip("enrol", "mini", cwd=project)
+    assert refused.returncode == 1 and refused.stderr.startswith(
+        "error: mini is not ready to enrol anyone (`drip lint mini`):\n")

@@ -249,6 +249,19 @@ class Store:
                                 "WHERE json_type(subscribers.fields) = 'object'")
             return set(conn.execute(query).scalars())
 
+    def subscribers_lacking(self, field: str) -> int:
+        """How many active subscribers have no value for `field` (a custom field, or their name)."""
+        if field in ("name", "first_name"):
+            lacking = subscribers.c.name == ""
+        elif self.dialect == "postgresql":
+            lacking = ~sa.cast(subscribers.c.fields, postgresql.JSONB).has_key(field)
+        else:
+            lacking = sa.func.json_type(subscribers.c.fields, f'$."{field}"').is_(None)
+        with self.engine.connect() as conn:
+            # active subscribers without a field a lesson uses
+            return int(conn.execute(sa.select(sa.func.count()).select_from(subscribers)
+                                    .where(subscribers.c.status == "active", lacking)).scalar() or 0)
+
     def subscriber(self, subscriber_id: int) -> AnyRow | None:
         with self.engine.connect() as conn:
             # one subscriber by id

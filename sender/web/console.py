@@ -63,6 +63,7 @@ from sender.campaign import (
     load_lesson,
 )
 from sender.errors import DripError
+from sender.lesson_fields import before_enrolling
 from sender.naming import slugify
 from sender.schedule import due_after, parse_weekdays, parse_window, zone
 from sender.store import console as queries
@@ -388,7 +389,7 @@ def _lesson_numbers(campaign_id: int | None, lessons: list[Lesson]) -> tuple[lis
         row: dict[str, Any] = {
             "key": key, "label": key, "removed": key not in {lesson.key for lesson in lessons},
             "sent": sent, "failed": by_status.get("failed", 0), "sending": by_status.get("sending", 0),
-            "queued": by_status.get("queued", 0),
+            "queued": by_status.get("queued", 0), "held": by_status.get("held", 0),
             **{kind: by_event.get(kind, 0) for kind in queries.FUNNEL_EVENTS}}
         row["rates"] = {kind: _rate(row[kind], sent) for kind in queries.FUNNEL_EVENTS}
         rows.append(row)
@@ -418,6 +419,7 @@ def start(slug: str) -> werkzeug.Response:
     """Enrol all active subscribers, or those with a tag (`drip enrol`)."""
     engine = drip().engine
     _campaign(slug)
+    warnings = before_enrolling(engine.store, engine.settings.path("campaigns_dir") / slug)
     tag = request.form.get("tag", "").strip() if request.form.get("audience") == "tag" else ""
     if request.form.get("audience") == "tag" and not tag:
         raise DripError("say which tag to enrol, or choose all active subscribers")
@@ -436,6 +438,8 @@ def start(slug: str) -> werkzeug.Response:
     row = engine.store.campaign_by_slug(slug)
     paused = " The campaign is paused: resume it to send." if row and row.status == "paused" else ""
     flash(f"Enrolled {new:,} new subscriber(s){f' tagged {tag}' if tag else ''} in {slug}.{paused}")
+    for warning in warnings:
+        flash(f"Note: {warning}")
     return redirect(url_for("console.campaign", slug=slug))
 
 
@@ -450,6 +454,19 @@ def _set_campaign(slug: str, paused: bool) -> werkzeug.Response:
           + ("" if paused else " Late lessons go out in each subscriber's next send window."))
     back = request.form.get("back")
     return redirect(_safe_next(back) if back else url_for("console.campaign", slug=slug))
+
+
+@bp.post("/campaigns/<slug>/retry")
+def retry(slug: str) -> werkzeug.Response:
+    """`drip retry CAMPAIGN[/LESSON]`: queue failed deliveries again."""
+    engine = drip().engine
+    _campaign(slug)
+    lesson = request.form.get("lesson", "").strip() or None
+    n = queries.retry_failed(engine.store, slug, engine.clock(), by=g.user, lesson=lesson)
+    _forget("upcoming")
+    flash(f"Queued {n:,} failed deliver{'y' if n == 1 else 'ies'} of {slug}{f'/{lesson}' if lesson else ''} "
+          "again; suppressed and unsubscribed addresses are left alone.")
+    return redirect(url_for("console.campaign", slug=slug))
 
 
 @bp.post("/campaigns/<slug>/pause")

@@ -122,8 +122,8 @@ def test_funnel_counts_each_lesson_from_deliveries_and_events(console: Console) 
                         "complained": 1}
     page = _text(c.client.get(f"/console/campaigns/{COURSE}"))
     # sent, delivered, opened, clicked, unsubscribed, bounced, complained, failed
-    assert _row(page, "1. 4 Reasons Why") == [4, 3, 2, 1, 1, 1, 1, 0]
-    assert _row(page, "2. Dominant Hamstrings") == [1, 0, 0, 0, 0, 0, 0, 0]
+    assert _row(page, "1. 4 Reasons Why") == [4, 3, 2, 1, 1, 1, 1, 0, 0]  # ..., failed, held
+    assert _row(page, "2. Dominant Hamstrings") == [1, 0, 0, 0, 0, 0, 0, 0, 0]
     assert page.count('<svg class="chart chart-wide"') == 2 and page.count("chart-narrow") >= 2
     assert "<title>1. 4 Reasons Why You Can’…: opened 2</title>" in page
     assert "Completion rate <b>0.0%</b>" in page
@@ -392,3 +392,44 @@ def test_pages_escape_what_subscribers_typed(sqlite_console: Console) -> None:
     for path in ("/console/subscribers", f"/console/subscribers/{sub.id}", f"/console/subscribers?q={evil}"):
         shown = _text(c.client.get(path))
         assert evil not in shown and "&lt;img src=x onerror=alert(1)&gt;" in shown
+
+
+def test_send_again_queues_a_lessons_failed_deliveries_but_not_for_suppressed_addresses(
+        console: Console) -> None:
+    c = console
+    _people(c, "ana@example.com", "ben@example.com", "cy@example.com")
+    c.post(f"/console/campaigns/{COURSE}/start", {"audience": "all"})
+    _send_next(c)
+    assert len(c.engine.provider.outbox) == 3
+    ids = _delivery_ids(c)
+    with c.engine.store.begin() as conn:  # as a provider refusing two messages would leave them
+        conn.execute(deliveries.update().where(deliveries.c.id.in_([ids["ana@example.com"],
+                                                                     ids["ben@example.com"]]))
+                     .values(status="failed", error="refused"))
+    c.engine.store.suppress([c.engine.store.subscriber_by_email("ben@example.com").id], "complained",
+                            c.clock())
+    page = _said(c.client.get(f"/console/campaigns/{COURSE}"))
+    assert "Send again" in page
+    answer = c.post(f"/console/campaigns/{COURSE}/retry", {"lesson": LESSON1})
+    assert answer.status_code == 302
+    assert (f"Queued 1 failed delivery of {COURSE}/{LESSON1} again"
+            in _said(c.client.get(answer.headers["Location"])))
+    c.engine.provider.outbox.clear()
+    c.engine.tick()
+    assert [m.to for m in c.engine.provider.outbox] == ["Ana <ana@example.com>"]
+
+
+def test_start_says_who_lacks_a_field_a_lesson_uses(console: Console) -> None:
+    c = console
+    lesson = next(iter(load_campaign(c.engine.settings.path("campaigns_dir") / COURSE).lessons)).path
+    lesson.write_text(lesson.read_text().replace("\n\n", "\n\nSee you in {{ subscriber.city }}.\n\n", 1))
+    _people(c, "ana@example.com", "ben@example.com")
+    add_subscriber(c.engine.store, "cy@example.com", now=c.clock(), timezone="UTC", fields={"city": "Porto"})
+    answer = c.post(f"/console/campaigns/{COURSE}/start", {"audience": "all"})
+    page = _said(c.client.get(answer.headers["Location"]))
+    assert "2 active subscriber(s) have no 'city'" in page and lesson.name in page
+    _send_next(c)
+    assert [m.to for m in c.engine.provider.outbox] == ["cy@example.com"]
+    ana = c.engine.store.subscriber_by_email("ana@example.com")
+    timeline = _said(c.client.get(f"/console/subscribers/{ana.id}"))
+    assert "held" in timeline and "this subscriber has no field 'city'" in timeline
