@@ -111,18 +111,49 @@ def _weekday(name: str) -> int:
         raise ValueError(f"unknown weekday {name!r} (use mon, tue, … sun)") from None
 
 
+def first_instant_at(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """The first UTC instant at which the local wall clock on `day` reads `at` or later: `at`
+    itself (its first occurrence when the clock falls back), or, when `at` is skipped by a
+    DST jump, the instant the clock lands past it."""
+    wall = datetime.combine(day, at)
+    first = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    if first.astimezone(tz).replace(tzinfo=None) == wall:
+        return first
+    # In a gap: fold=1 reads the wall time with the offset after the jump, an instant before
+    # it; the jump itself lies between the two. Whole seconds, as transitions are.
+    low, high = int(wall.replace(tzinfo=tz, fold=1).timestamp()), int(first.timestamp())
+    while high - low > 1:
+        mid = (low + high) // 2
+        if datetime.fromtimestamp(mid, tz).replace(tzinfo=None) >= wall:
+            high = mid
+        else:
+            low = mid
+    return datetime.fromtimestamp(high, UTC)
+
+
+def window_on(day: date, timing: Timing, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
+    """The send window of a local day as UTC [opens, closes), or None when there is none: a
+    weekday not allowed, or a window wholly inside a DST gap (it does not exist that day).
+    The one definition that `in_window` and `next_send_time` share."""
+    if day.weekday() not in timing.weekdays:
+        return None
+    opens = first_instant_at(day, timing.window_start, tz)
+    closes = first_instant_at(day, timing.window_end, tz)
+    return (opens, closes) if opens < closes else None
+
+
 def _windows(from_day: date, timing: Timing, tz: ZoneInfo) -> Iterator[tuple[datetime, datetime]]:
     """Allowed send windows as UTC (open, close), day by day from `from_day`."""
     day = from_day
     while True:
-        if day.weekday() in timing.weekdays:
-            yield local_to_utc(day, timing.window_start, tz), local_to_utc(day, timing.window_end, tz)
+        if (window := window_on(day, timing, tz)) is not None:
+            yield window
         day += timedelta(days=1)
 
 
 def in_window(instant: datetime, timing: Timing, tz: ZoneInfo) -> bool:
-    local = instant.astimezone(tz)
-    return local.weekday() in timing.weekdays and timing.window_start <= local.time() < timing.window_end
+    window = window_on(instant.astimezone(tz).date(), timing, tz)
+    return window is not None and window[0] <= instant < window[1]
 
 
 def next_send_time(earliest: datetime, timing: Timing, tz: ZoneInfo) -> datetime:
@@ -144,8 +175,7 @@ def due_after(previous: datetime, timing: Timing, tz: ZoneInfo, *, first: bool) 
     else:
         earliest = previous
     earliest += timedelta(hours=timing.delay_hours)
-    if not first and in_window(previous, timing, tz):
-        local = previous.astimezone(tz)
-        window_closes = local_to_utc(local.date(), timing.window_end, tz)
-        earliest = max(earliest, window_closes)
+    if not first and (window := window_on(previous.astimezone(tz).date(), timing, tz)) \
+            and window[0] <= previous < window[1]:
+        earliest = max(earliest, window[1])
     return next_send_time(earliest, timing, tz)
