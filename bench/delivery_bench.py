@@ -287,7 +287,7 @@ def naive_run(url: str, project: str, port: int, sample: int) -> dict[str, Any]:
 
     engine = make_engine(url, Path(project), port, 1, "")
     store, provider = engine.store, engine.provider
-    campaign = engine._read(SLUG)
+    campaign = engine.read(SLUG)
     make_due(store, range(1, sample + 1))
     session = requests.Session()
     headers = {**provider.auth_headers(), "Content-Type": "application/json"}

@@ -134,7 +134,7 @@ def fill(store: Store, total: int, due: int) -> None:
 def naive_tick(store: Store, engine: Engine, limit: int) -> int:
     """The baseline: one query and one commit per subscriber."""
     sent = 0
-    campaign = engine._read("glute-activation")
+    campaign = engine.read("glute-activation")
     for _ in range(limit):
         with store.begin() as conn:
             row = conn.execute(sa.select(enrolments).where(enrolments.c.status == "active",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,10 +17,29 @@ if TYPE_CHECKING:
     from sender.engine import Engine
     from sender.settings import Settings
 
+
+def _show_flags_bare() -> None:
+    """Typer's Rich help labels every flag `<bool>` (`--worker <bool>`, even `--help <bool>`),
+    as if it took a value, though a flag takes none (`--worker true` is refused). Show flags
+    bare, as Click's plain help does, so the help says what the parser accepts."""
+    from typer.core import TyperOption
+
+    typed = getattr(TyperOption, "display_type_rich", None)
+    if typed is None or getattr(typed, "drip_bare_flags", False):
+        return  # a Typer without the label, or already done
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else typed(self, ctx)
+
+    display_type_rich.drip_bare_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_show_flags_bare()
+
 app = typer.Typer(
     help="Turn a long article into a drip email course and send it on each subscriber's clock.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 subscribers_app = typer.Typer(help="Add, import and list subscribers.", no_args_is_help=True)
@@ -60,7 +80,85 @@ def engine(*, sending: bool = False) -> Engine:
 def console() -> Any:
     from rich.console import Console
 
-    return Console()
+    # soft_wrap: a line longer than the terminal is left to the terminal, never broken with a
+    # newline inside a path or an address (copied or piped, it stays whole). Tables still fit.
+    return Console(soft_wrap=True)
+
+
+def _print_table(headers: list[str], rows: list[list[str]], *, keys: int,
+                 stacked: Any = None) -> None:
+    """A table that reads at any terminal width. The first `keys` columns (names, slugs,
+    addresses, dates) never wrap and are never cut. When every column does not fit on one
+    line, the others move into one "details" column, a "header: value" line each (or
+    `stacked(row)`'s lines), and wrap there; when even that leaves the details too little
+    room, each row becomes its key values on a line and its details indented below. A value
+    longer than its column folds onto the next line, never cut with "…"."""
+    from rich.cells import cell_len
+    from rich.markup import escape
+    from rich.table import Table
+
+    def natural_width(heads: list[str], body: list[list[str]]) -> int:
+        widest = [max((cell_len(line) for cell in (head, *(row[i] for row in body))
+                       for line in cell.splitlines()), default=0) for i, head in enumerate(heads)]
+        return sum(widest) + 3 * len(heads) + 1  # a space each side of a cell, the rules between
+
+    def details(row: list[str]) -> str:
+        return "\n".join(f"{head}: {value}" for head, value in zip(headers[keys:], row[keys:],
+                                                                   strict=True) if value)
+
+    out = console()
+    if natural_width(headers, rows) > out.width:
+        if natural_width(headers[:keys], [row[:keys] for row in rows]) + 3 + 30 > out.width:
+            for row in rows:
+                out.print("  ".join(f"[bold]{escape(v)}[/]" if i == 0 else escape(v)
+                                    for i, v in enumerate(row[:keys])), highlight=False)
+                for line in (stacked or details)(row).splitlines():
+                    out.print(f"  {line}", markup=False, highlight=False)
+            return
+        headers, rows = [*headers[:keys], "details"], [[*row[:keys], (stacked or details)(row)]
+                                                        for row in rows]
+    table = Table(*headers)
+    for i, column in enumerate(table.columns):
+        column.no_wrap = i < keys
+        column.overflow = "fold"
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
+# `--json` on the listing commands: the keys are documented in README ("Scripting").
+JsonFlag = Annotated[bool, typer.Option(
+    "--json", help="Print one JSON document on stdout instead of the table (keys: see README).")]
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    """The whole of stdout for `--json`: one document, nothing else (warnings go to stderr)."""
+    import json
+
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _iso(moment: Any) -> str | None:
+    """A datetime as ISO 8601 in UTC ('2026-12-03T12:00:00Z'), for --json."""
+    from datetime import UTC
+
+    if moment is None:
+        return None
+    text: str = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return text
+
+
+def _version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("dripcourse")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        installed = "(not installed: pip install -e .)"
+    print(f"dripcourse {installed}")
+    raise typer.Exit()
 
 
 @app.callback()
@@ -69,6 +167,9 @@ def root(
     = Path("."),
     set_: Annotated[list[str] | None, typer.Option(
         "--set", "-s", metavar="NAME=VALUE", help="Override a setting (see `drip settings`).")] = None,
+    _show_version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, expose_value=False,
+        help="Print the installed version and exit.")] = False,
 ) -> None:
     State.project = project
     State.overrides = {}
@@ -79,19 +180,67 @@ def root(
         State.overrides[name.strip()] = value
 
 
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="Folder of the new project (made if missing).")] = Path("."),
+) -> None:
+    """Start a project: dripcourse.toml to fill in, campaigns/, templates/ for overrides."""
+    from sender.defaults import TEMPLATES
+    from sender.scaffold import init_project
+
+    report = init_project(folder)
+
+    def shown(path: Path) -> str:
+        full = path.resolve()
+        text = str(full.relative_to(Path.cwd().resolve())) if full.is_relative_to(Path.cwd().resolve()) \
+            else str(full)
+        return text + ("/" if path.is_dir() else "")
+
+    for path in report.created:
+        print(f"created {shown(path)}")
+    if report.gitignore_added:
+        print(f"added {', '.join(report.gitignore_added)} to {shown(folder / '.gitignore')}")
+    for path in report.kept:
+        print(f"kept    {shown(path)} (already there)")
+    print(f"\nthe default templates (copy one into templates/ to change it): {TEMPLATES}")
+    cd = [] if folder.resolve() == Path.cwd().resolve() else [f"cd {shown(folder).rstrip('/')}"]
+    steps = [*cd,
+             "edit dripcourse.toml                        # from_address, reply_to, postal_address, base_url",
+             "drip split ARTICLE.md --campaign my-course  # an article (.txt, .md, .html or URL) → lessons",
+             "drip lint my-course                         # what to fix, settings included",
+             "drip render my-course --out out/            # every lesson as .eml, .html and .txt",
+             "drip demo                                   # the whole job on a sample course, in demo/"]
+    print("next:\n" + "\n".join(f"  {step}" for step in steps))
+
+
 @app.command("settings")
-def settings_cmd() -> None:
+def settings_cmd(as_json: JsonFlag = False) -> None:
     """Print every setting, its value, and where the value came from."""
     from rich.table import Table
+    from rich.text import Text
 
     from sender.settings import SETTINGS
 
     s = settings()
-    table = Table("setting", "value", "from", "help")
+    rows: list[dict[str, Any]] = []
     for setting in SETTINGS:
         value = getattr(s, setting.name)
-        shown = "(hidden)" if setting.secret and value else ("" if value is None else str(value))
-        table.add_row(setting.name, shown, s.sources[setting.name], setting.help)
+        rows.append({"name": setting.name,
+                     "value": ("(hidden)" if value else None) if setting.secret else value,
+                     "source": s.sources[setting.name], "secret": setting.secret, "help": setting.help})
+    if as_json:
+        _print_json({"settings": rows})
+        return
+    # The name never wraps; the help goes under the value, so at 80 columns the value has
+    # room to show whole (a longer one folds, never cut).
+    table = Table("setting", "value", "from")
+    table.columns[0].no_wrap = True
+    table.columns[1].overflow = table.columns[2].overflow = "fold"
+    for row in rows:
+        value = "" if row["value"] is None else str(row["value"])
+        cell = Text(value) if value else Text("(empty)", style="dim italic")
+        cell.append("\n" + row["help"], style="dim")
+        table.add_row(row["name"], cell, row["source"])
     console().print(table)
 
 
@@ -196,14 +345,15 @@ def lint(campaign: Annotated[str, typer.Argument(help="Campaign slug.")]) -> Non
 
 
 def _readiness_findings() -> list[Any]:
-    """What `drip tick` would refuse, as warnings: lint is where people look before sending."""
+    """Identity settings not set yet, and what `drip tick` would refuse, as warnings: lint is
+    where people look before sending."""
     from sender.content import Finding
-    from sender.readiness import sending_problems
+    from sender.readiness import setup_problems
     from sender.settings import CONFIG_FILE
 
     s = settings()
     return [Finding("warning", s.project_dir / CONFIG_FILE, 0, problem)
-            for problem in sending_problems(s, s.provider)]
+            for problem in setup_problems(s, s.provider)]
 
 
 def _render_findings(folder: Path) -> list[Any]:
@@ -307,18 +457,33 @@ def preview(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Preview every lesson in a browser, phone and desktop widths, reloading on save."""
-    from waitress import serve as waitress_serve
-
     from sender.web import create_app
 
     eng = engine()
-    app = create_app(eng, public=True, preview=True)
+    app = create_app(eng, public=True, preview=True, preview_address=(host, port))
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: the preview has no login and can send test emails; {host} exposes it",
               file=sys.stderr)
+    server = _listening(app, host, port, threads=4,
+                        in_use=f"port {port} is in use; pass --port (e.g. --port {port + 1})")
     console().print(f"preview: http://{host}:{port}/preview/ (Ctrl+C to stop)")
     with contextlib.suppress(KeyboardInterrupt):
-        waitress_serve(app, host=host, port=port, threads=4, _quiet=True)
+        server.run()
+
+
+def _listening(app: Any, host: str, port: int, *, threads: int, in_use: str) -> Any:
+    """A waitress server bound to host:port, or a one-line error. `in_use` says what to change
+    when another process holds the port (`drip serve` and `drip preview` both default to 8000)."""
+    import errno
+
+    from waitress.server import create_server
+
+    try:
+        return create_server(app, host=host, port=port, threads=threads)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise DripError(in_use) from None
+        raise DripError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 @app.command("send-test")
@@ -371,10 +536,15 @@ def subscribers_import(
     pending: Annotated[bool, typer.Option(
         "--pending", help="Not yet consented: import as pending, to confirm by double opt-in.")] = False,
     map_: Annotated[list[str] | None, typer.Option(
-        "--map", metavar="FIELD=COLUMN", help="CSV column for email, name, timezone or tags.")] = None,
+        "--map", metavar="FIELD=COLUMN",
+        help="CSV column for email, name, first_name, last_name, timezone or tags, when its "
+             "header is not one of the usual names.")] = None,
     tag: Annotated[list[str] | None, typer.Option(help="Tag every imported subscriber.")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        help="The file's encoding, e.g. windows-1250, when it is neither UTF-8 nor detected.")] = None,
 ) -> None:
-    """Import subscribers from CSV; bad rows are reported by number, never abort the import."""
+    """Import subscribers from CSV: new, updated, duplicate and rejected rows are reported by
+    line; a bad row never stops the others, a file that cannot be read safely imports nothing."""
     if not file.is_file():
         raise DripError(f"CSV file not found: {file}")
     from datetime import UTC, datetime
@@ -382,7 +552,7 @@ def subscribers_import(
     from rich.progress import Progress
 
     from sender.store import Store
-    from sender.subscribers import import_csv
+    from sender.subscribers import import_csv, open_csv
 
     mapping = {}
     for item in map_ or []:
@@ -390,18 +560,47 @@ def subscribers_import(
         if not sep:
             raise DripError(f"--map {item!r}: expected FIELD=COLUMN, e.g. email='E-mail address'")
         mapping[ours.strip()] = theirs
-    with file.open(encoding="utf-8-sig") as handle:
-        total = max(sum(1 for _ in handle) - 1, 0)
+    source = open_csv(file, mapping=mapping, encoding=encoding)  # refuses before writing anything
     with Store(settings().resolved_database_url) as store, Progress(console=console()) as bar:
-        task = bar.add_task(f"importing {file.name}", total=total)
-        report = import_csv(store, file, now=datetime.now(UTC), mapping=mapping, tags=tag or [],
+        task = bar.add_task(f"importing {file.name}", total=source.rows)
+        report = import_csv(store, source, now=datetime.now(UTC), tags=tag or [],
                             status="pending" if pending else "active",
                             consent_source=None if pending else consent_source,
                             progress=lambda n: bar.advance(task, n))
-    console().print(f"accepted {report.accepted}, updated {report.updated}, "
-                    f"rejected {len(report.rejected)}")
-    for row, reason in report.rejected:
-        print(f"{file}:{row}: rejected: {reason}", file=sys.stderr)
+    out = console()
+    out.print(report.summary(), markup=False, highlight=False)
+    for note in report.notes():
+        out.print(note, markup=False, highlight=False)
+    for line in report.row_lines(str(file)):
+        print(line, file=sys.stderr if ": rejected: " in line else sys.stdout)
+
+
+@subscribers_app.command("invite")
+def subscribers_invite(
+    campaign: Annotated[str | None, typer.Option(
+        help="The course the confirmation enrols in (needed when there are several).")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only pending subscribers with this tag.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say how many would get it; send nothing.")]
+    = False,
+) -> None:
+    """Send the double opt-in (confirmation) email to pending subscribers, e.g. after
+    `import --pending`; following its link confirms them and enrols them in the course.
+    Exits 1 if the provider refused any."""
+    from sender.optin import invite, plan_invitation
+
+    eng = engine(sending=not dry_run)
+    plan = plan_invitation(eng, campaign, tag)
+    if dry_run or not plan.count:
+        console().print(f"{'would send' if plan.count else 'nothing to send:'} the confirmation email to "
+                        f"{plan.describe()}", markup=False, highlight=False)
+        return
+    report = invite(eng, plan)
+    console().print(f"{report.summary()} ({plan.describe()}, through {eng.provider.name})",
+                    markup=False, highlight=False)
+    for email, error in report.failed[:50]:
+        print(f"failed: {email}: {error}", file=sys.stderr)
+    if report.failed or report.stopped:
+        raise typer.Exit(1)
 
 
 @subscribers_app.command("export")
@@ -416,18 +615,23 @@ def subscribers_export(file: Annotated[Path, typer.Argument(help="CSV file to wr
 
 
 @subscribers_app.command("list")
-def subscribers_list(limit: Annotated[int, typer.Option(help="At most this many.")] = 100) -> None:
-    """List subscribers."""
-    from rich.table import Table
-
+def subscribers_list(limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+                     as_json: JsonFlag = False) -> None:
+    """List subscribers, oldest first."""
     from sender.store import Store
 
-    table = Table("email", "name", "timezone", "status", "tags", "consent")
     with Store(settings().resolved_database_url) as store:
-        for s in store.subscribers(limit):
-            table.add_row(s.email, s.name, s.timezone or "", s.status, ", ".join(s.tags or []),
-                          s.consent_source or "")
-    console().print(table)
+        found = store.subscribers(limit)
+    if as_json:
+        _print_json({"subscribers": [
+            {"email": s.email, "name": s.name, "timezone": s.timezone, "status": s.status,
+             "tags": list(s.tags or []), "fields": dict(s.fields or {}),
+             "consent_source": s.consent_source, "consent_at": _iso(s.consent_at),
+             "created_at": _iso(s.created_at)} for s in found]})
+        return
+    _print_table(["email", "status", "name", "timezone", "tags", "consent"],
+                 [[s.email, s.status, s.name, s.timezone or "", ", ".join(s.tags or []),
+                   s.consent_source or ""] for s in found], keys=2)
 
 
 @app.command()
@@ -435,6 +639,8 @@ def enrol(
     campaign: Annotated[str, typer.Argument(help="Campaign slug.")],
     email: Annotated[list[str] | None, typer.Option(help="Only these subscribers (repeatable).")]
     = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Say how many would be enrolled and the first few; enrol nobody.")] = False,
 ) -> None:
     """Enrol subscribers in a course (all active subscribers unless --email is given).
     Lints the campaign first: refuses on errors, and says who lacks a field a lesson uses."""
@@ -445,23 +651,64 @@ def enrol(
     eng = engine()
     for warning in before_enrolling(eng.store, settings().path("campaigns_dir") / campaign):
         print(f"warning: {warning}", file=sys.stderr)
+    if dry_run:
+        from sender.store.reports import would_enrol
+
+        count, first, already = would_enrol(eng.store, campaign, emails)
+        lines = [f"would enrol {count:,} new subscriber(s) in {campaign}"
+                 + (f" ({already:,} enrolled already)" if already else "") + "; dry run: nobody enrolled",
+                 *(f"  {address}" for address in first)]
+        if count > len(first):
+            lines.append(f"  and {count - len(first):,} more")
+        console().print("\n".join(lines), markup=False, highlight=False)
+        return
     new = eng.enrol(campaign, emails)
     console().print(f"enrolled {new} new subscriber(s) in {campaign}")
 
 
 @app.command()
 def tick() -> None:
-    """Send every lesson that is due now."""
-    report = engine(sending=True).tick()
+    """Send every lesson that is due now; exits 1 if anything failed, was held or paused."""
+    eng = engine(sending=True)
+    with _stopping_cleanly(eng, unwind=False):  # the tick runs here: let it wind down itself
+        report = eng.tick()
     _print_tick(report)
+    if report.problems:  # cron and CI users notice
+        raise typer.Exit(1)
 
 
 def _print_tick(report: Any) -> None:
     console().print(report.summary())
     for error in report.errors[:20]:
         print(f"failed: {error}", file=sys.stderr)
-    if report.problems:  # cron and CI users notice: something failed, was held or paused
-        raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _stopping_cleanly(eng: Any, *, unwind: bool = True) -> Any:
+    """On SIGINT or SIGTERM (Ctrl+C, systemd, `docker stop`): stop claiming, let the batch with
+    the provider finish and record its outcome, roll open claims back, and go on from the
+    `with` (which then exits 0). With `unwind`, the main thread's wait (the scheduler's or the
+    web server's; never a tick's, which must not be cut between a claim and its send) is
+    interrupted. A second signal exits at once."""
+    import os
+    import signal
+
+    def handler(signum: int, frame: Any) -> None:
+        if eng.stopping.is_set():
+            print("stopping at once", file=sys.stderr)
+            os._exit(1)
+        eng.stop()
+        print(f"{signal.Signals(signum).name}: finishing the batch with the provider, then stopping "
+              "(again to stop at once)", file=sys.stderr)
+        if unwind:
+            raise KeyboardInterrupt
+
+    before = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in before.items():
+            signal.signal(sig, old)
 
 
 @app.command()
@@ -476,99 +723,152 @@ def serve(
 
     eng = engine(sending=True)
     scheduler = BlockingScheduler(timezone="UTC") if worker else BackgroundScheduler(timezone="UTC")
+    ticking = threading.Lock()  # held by the tick under way, which a stop waits for
+
+    def run_tick() -> None:
+        with ticking:
+            if not eng.stopping.is_set():
+                _print_tick(eng.tick())
+
     # The store decides what is due; APScheduler only wakes us up (its job
-    # store can't be shared between processes, so it holds no state here).
-    scheduler.add_job(lambda: _print_tick(eng.tick()), "interval",
-                      seconds=eng.settings.tick_seconds, max_instances=1, coalesce=True,
-                      next_run_time=eng.clock())
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+    # store can't be shared between processes, so it holds no state here). However late
+    # start-up runs, the first tick is not skipped as "missed".
+    scheduler.add_job(run_tick, "interval", seconds=eng.settings.tick_seconds, max_instances=1,
+                      coalesce=True, misfire_grace_time=None, next_run_time=eng.clock())
+    with contextlib.suppress(KeyboardInterrupt, SystemExit), _stopping_cleanly(eng), \
+            _after_the_tick(scheduler, ticking):
         if worker:
             console().print(f"worker: ticking every {eng.settings.tick_seconds}s; Ctrl+C to stop")
             scheduler.start()
             return
-        from waitress.server import create_server
-
         from sender.web import create_app
 
         host, _, port = eng.settings.listen.rpartition(":")
         # Listening before the first tick: a page asked for as soon as mail goes out must answer.
-        server = create_server(create_app(eng), host=host or "127.0.0.1", port=int(port), threads=8)
+        server = _listening(create_app(eng), host or "127.0.0.1", int(port), threads=8,
+                            in_use=f"{eng.settings.listen} is in use; set listen in dripcourse.toml, "
+                                   "or run drip --set listen=HOST:PORT serve")
         scheduler.start()
         console().print(f"serving http://{eng.settings.listen}, ticking every {eng.settings.tick_seconds}s; "
                         "Ctrl+C to stop")
-        try:
-            server.run()
-        finally:
-            scheduler.shutdown(wait=True)  # let a tick in progress record what it sent
+        server.run()
+
+
+SHUTDOWN_GRACE_SECONDS = 60  # a batch with the provider: one request's timeout and more
+
+
+@contextlib.contextmanager
+def _after_the_tick(scheduler: Any, ticking: threading.Lock) -> Any:
+    """Leaving `serve`: start no tick, and wait for the one under way to record what it sent;
+    one that does not finish in SHUTDOWN_GRACE_SECONDS is abandoned (exit 1)."""
+    import os
+
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):  # not started, or already stopped
+            scheduler.shutdown(wait=False)
+        if not ticking.acquire(timeout=SHUTDOWN_GRACE_SECONDS):
+            print(f"a tick is still running after {SHUTDOWN_GRACE_SECONDS} s; stopping without it",
+                  file=sys.stderr)
+            os._exit(1)
 
 
 @app.command()
-def status(days: Annotated[int, typer.Option(help="Days of upcoming sends to chart.")] = 14) -> None:
+def status(days: Annotated[int, typer.Option(help="Days of upcoming sends to chart.")] = 14,
+           as_json: JsonFlag = False) -> None:
     """Per campaign: enrolments, sends per lesson, what is due, and outcomes still unknown."""
     from datetime import UTC, datetime, timedelta
 
-    from rich.table import Table
+    from rich.markup import escape
 
     from sender.store import Store
     from sender.store.reports import STALE_AFTER, unknown_outcomes_per_campaign
 
     now = datetime.now(UTC)
-    table = Table("campaign", "state", "enrolled", "active", "completed", "sent", "failed", "held",
-                  "due in 24 h", "unknown outcome")
     with Store(settings().resolved_database_url) as store:
         summary = store.campaign_summary()
         unknown = unknown_outcomes_per_campaign(store, now)  # the console's figure too
         per_lesson = store.sent_per_lesson()
         upcoming = store.upcoming_per_day(now.replace(hour=0, minute=0, second=0, microsecond=0), days)
         soon = store.upcoming_per_day(now, 1)
+    chart_days = [(now + timedelta(days=i)).strftime("%Y-%m-%d") for i in range(days)]
+    figures = []
     for c in summary:
         e, d = c["enrolments"], c["deliveries"]
-        state = c["status"] + (f" ({c['paused_reason']})" if c["paused_reason"] else "")
-        table.add_row(c["slug"], state, str(sum(e.values())), str(e.get("active", 0)),
-                      str(e.get("completed", 0)), str(d.get("sent", 0)), str(d.get("failed", 0)),
-                      str(d.get("held", 0)), str(sum(soon.get(c["id"], {}).values())),
-                      str(unknown.get(c["id"], 0)))
+        figures.append({
+            "slug": c["slug"], "status": c["status"], "paused_reason": c["paused_reason"],
+            "enrolled": sum(e.values()), "active": e.get("active", 0), "completed": e.get("completed", 0),
+            "sent": d.get("sent", 0), "failed": d.get("failed", 0), "held": d.get("held", 0),
+            "due_in_24h": sum(soon.get(c["id"], {}).values()), "unknown_outcome": unknown.get(c["id"], 0),
+            "sent_per_lesson": dict(sorted(per_lesson.get(c["id"], {}).items())),
+            "due_per_day": {day: upcoming.get(c["id"], {}).get(day, 0) for day in chart_days},
+        })
+    if as_json:
+        _print_json({"generated_at": _iso(now), "campaigns": figures})
+        return
+    # (key, header, label in the narrow layout); headers in two lines keep the columns narrow
+    columns = [("enrolled", "enrolled", "enrolled"), ("active", "active", "active"),
+               ("completed", "completed", "completed"), ("due_in_24h", "due in\n24 h", "due in 24 h"),
+               ("sent", "sent", "sent"), ("failed", "failed", "failed"), ("held", "held", "held"),
+               ("unknown_outcome", "unknown\noutcome", "unknown outcome")]
+
+    def two_per_line(row: list[str]) -> str:  # the figures, when they do not fit side by side
+        pairs = [f"{label} {value}" for (_, _, label), value in zip(columns, row[2:], strict=True)]
+        return "\n".join(" · ".join(pairs[i:i + 2]) for i in range(0, len(pairs), 2))
+
+    _print_table(["campaign", "state", *(head for _, head, _ in columns)],
+                 [[f["slug"], f["status"], *(str(f[key]) for key, _, _ in columns)] for f in figures],
+                 keys=2, stacked=two_per_line)
     out = console()
-    out.print(table)
-    for c in summary:
-        lessons = per_lesson.get(c["id"], {})
-        if lessons:
-            out.print(f"[bold]{c['slug']}[/bold] sent per lesson: "
-                      + ", ".join(f"{key} {n}" for key, n in sorted(lessons.items())))
-        by_day = upcoming.get(c["id"], {})
-        if by_day:
-            out.print(f"[bold]{c['slug']}[/bold] next lessons due per day (UTC):")
-            peak = max(by_day.values())
-            for i in range(days):
-                day = (now + timedelta(days=i)).strftime("%Y-%m-%d")
-                n = by_day.get(day, 0)
+    for f in figures:  # below the table, whole: a reason can hold a file path
+        if f["paused_reason"]:
+            out.print(f"{f['slug']}: {f['status']} ({f['paused_reason']})", markup=False, highlight=False)
+    for f in figures:
+        slug = escape(f["slug"])
+        if f["sent_per_lesson"]:
+            out.print(f"[bold]{slug}[/bold] sent per lesson: "
+                      + ", ".join(f"{escape(key)} {n}" for key, n in f["sent_per_lesson"].items()))
+        if any(f["due_per_day"].values()):
+            out.print(f"[bold]{slug}[/bold] next lessons due per day (UTC):")
+            peak = max(f["due_per_day"].values())
+            for day, n in f["due_per_day"].items():
                 out.print(f"  {day} {'█' * max(1 if n else 0, round(30 * n / peak))} {n}")
-        if n := c["deliveries"].get("held", 0):
-            out.print(f"[yellow]{c['slug']}: {n} lesson(s) held because the subscriber lacks a field "
+        # Prose, no paths: let Rich wrap it at word boundaries.
+        if n := f["held"]:
+            out.print(f"[yellow]{slug}: {n} lesson(s) held because the subscriber lacks a field "
                       "the lesson uses; each goes once the field is set or the lesson gives a default "
-                      "(`drip schedule --subscriber EMAIL` says which).[/yellow]")
-        if n := unknown.get(c["id"], 0):
+                      "(`drip schedule --subscriber EMAIL` says which).[/yellow]", soft_wrap=False)
+        if n := f["unknown_outcome"]:
             minutes = int(STALE_AFTER.total_seconds() // 60)
-            out.print(f"[yellow]{c['slug']}: {n} deliveries were handed to a worker that stopped "
+            out.print(f"[yellow]{slug}: {n} deliveries were handed to a worker that stopped "
                       f"before recording the outcome (in 'sending' for over {minutes} minutes); they "
                       "are not resent automatically. Check the provider's log, then settle them on "
-                      "the console's Deliverability page.[/yellow]")
+                      "the console's Deliverability page.[/yellow]", soft_wrap=False)
 
 
 @app.command()
-def schedule(subscriber: Annotated[str, typer.Option(help="The subscriber's email address.")]) -> None:
+def schedule(subscriber: Annotated[str, typer.Option(help="The subscriber's email address.")],
+             as_json: JsonFlag = False) -> None:
     """Every lesson of a subscriber's courses: when it went or will go out, in their time and UTC."""
-    from rich.table import Table
-
     from sender.subscribers import normalise_email
 
-    table = Table("campaign", "lesson", "state", "their time", "UTC")
-    for row in engine().plan(normalise_email(subscriber)):
+    email = normalise_email(subscriber)
+    plan = engine().plan(email)
+    if as_json:
+        _print_json({"subscriber": email, "lessons": [
+            {"campaign": row["campaign"], "lesson": row["lesson"], "state": row["state"],
+             "reason": row["reason"], "utc": _iso(row["utc"]),
+             "local": row["local"].isoformat(timespec="seconds") if row["local"] else None,
+             "timezone": str(row["local"].tzinfo) if row["local"] else None} for row in plan]})
+        return
+    rows = []
+    for row in plan:
         local = row["local"].strftime("%a %d %b %Y %H:%M %Z") if row["local"] else ""
         utc = row["utc"].strftime("%Y-%m-%d %H:%M") if row["utc"] else ""
         state = f"{row['state']}: {row['reason']}" if row["state"] == "held" else row["state"]
-        table.add_row(row["campaign"], row["lesson"], state, local, utc)
-    console().print(table)
+        rows.append([row["campaign"], row["lesson"], state, local, utc])
+    _print_table(["campaign", "lesson", "state", "their time", "UTC"], rows, keys=2)
 
 
 @app.command()
@@ -640,8 +940,11 @@ def newsletter_schedule(
     = None,
     timezone: Annotated[str | None, typer.Option(help="Zone of --at and --cron (default: settings).")]
     = None,
+    now: Annotated[bool, typer.Option("--now", help="Send at the next tick: now, or an --at already past.")]
+    = False,
 ) -> None:
-    """Schedule a newsletter to every active subscriber (of a segment), once or on a cron."""
+    """Schedule a newsletter to every active subscriber (of a segment), once or on a cron.
+    Refuses a time already past (unless --now) and a segment that matches nobody."""
     from datetime import UTC, datetime
 
     from sender.newsletters import schedule_newsletter
@@ -649,28 +952,33 @@ def newsletter_schedule(
 
     s = settings()
     with Store(s.resolved_database_url) as store:
-        newsletter_id = schedule_newsletter(store, file, at=at, cron=cron, local=local, segment=segment,
-                                            timezone=timezone or s.default_timezone, now=datetime.now(UTC))
-        row = next(r for r in store.newsletters() if r.id == newsletter_id)
+        done = schedule_newsletter(store, file, at=at, cron=cron, local=local, segment=segment,
+                                   timezone=timezone or s.default_timezone, now=datetime.now(UTC),
+                                   send_now=now, default_zone=s.default_timezone)
+        row = next(r for r in store.newsletters() if r.id == done.id)
     where = "each subscriber's local time" if local else row.timezone
-    console().print(f"scheduled newsletter {newsletter_id} ({row.title!r}) for {row.wall_time} {where}"
-                    + (f", then {cron}" if cron else ""))
+    console().print(f"scheduled newsletter {done.id} ({row.title!r}) for {done.reach}, at {row.wall_time} "
+                    f"{where}" + (f", then {cron}" if cron else ""))
 
 
 @newsletter_app.command("list")
-def newsletter_list() -> None:
-    """Scheduled, sent and cancelled newsletters."""
-    from rich.table import Table
-
+def newsletter_list(as_json: JsonFlag = False) -> None:
+    """Scheduled, sent and cancelled newsletters, newest first."""
     from sender.store import Store
 
-    table = Table("id", "subject", "next issue", "zone", "segment", "repeats", "status")
     with Store(settings().resolved_database_url) as store:
-        for r in store.newsletters():
-            table.add_row(str(r.id), r.title, r.wall_time if r.status == "scheduled" else "",
-                          "subscriber's own" if r.local else r.timezone, r.segment or "everyone",
-                          r.cron or "", r.status)
-    console().print(table)
+        found = store.newsletters()
+    if as_json:
+        _print_json({"newsletters": [
+            {"id": r.id, "subject": r.title, "campaign": r.slug, "source": r.source, "status": r.status,
+             "next_issue": r.wall_time if r.status == "scheduled" else None, "timezone": r.timezone,
+             "local": bool(r.local), "segment": r.segment, "cron": r.cron,
+             "next_run_at": _iso(r.next_run_at), "created_at": _iso(r.created_at)} for r in found]})
+        return
+    _print_table(["id", "next issue", "subject", "zone", "segment", "repeats", "status"],
+                 [[str(r.id), r.wall_time.replace("T", " ") if r.status == "scheduled" else "", r.title,
+                   "subscriber's own" if r.local else r.timezone, r.segment or "everyone", r.cron or "",
+                   r.status] for r in found], keys=2)
 
 
 @newsletter_app.command("cancel")
@@ -719,7 +1027,9 @@ def demo(
 
 def main() -> None:
     try:
-        app()
+        # One name however it is started (`python -m sender.cli` too): usage lines say drip, and
+        # shell completion answers to the _DRIP_COMPLETE its script sets.
+        app(prog_name="drip")
     except DripError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sender.defaults import DEMO_ARTICLE
 from sender.engine import Engine, TickReport
 from sender.errors import DripError
 from sender.providers.outbox import OutboxProvider
@@ -32,12 +33,13 @@ HORIZON = timedelta(days=120)  # a safety stop for the simulated clock
 
 
 def _source_article(source_project: Path) -> Path:
-    folder = source_project / "campaigns" / CAMPAIGN
-    found = sorted(folder.glob("article.*"))
-    if not found:
-        raise DripError(f"{folder}: no article.* to split; run `drip demo` from the dripcourse "
-                        "repository, or pass -C PATH_TO_REPOSITORY")
-    return found[0]
+    """The example project's article when run from it, else the copy the package ships."""
+    found = sorted((source_project / "campaigns" / CAMPAIGN).glob("article.*"))
+    if found:
+        return found[0]
+    if not DEMO_ARTICLE.is_file():
+        raise DripError(f"{DEMO_ARTICLE}: the demo article is missing from this installation")
+    return DEMO_ARTICLE
 
 
 def run_demo(folder: Path, *, source_project: Path, console: Any,
@@ -46,7 +48,8 @@ def run_demo(folder: Path, *, source_project: Path, console: Any,
 
     folder.mkdir(parents=True, exist_ok=True)
     templates = folder / "templates"
-    if not templates.exists():
+    if not templates.exists() and (source_project / "templates").is_dir():
+        # The project's own overrides, if any; the packaged defaults fill in the rest.
         shutil.copytree(source_project / "templates", templates)
     # Embedded defaults whatever the environment says: the demo never mails anyone.
     settings = load_settings(folder).replace(

@@ -1,10 +1,10 @@
 """The drip engine: enrol subscribers, and on every tick send what is due.
 
 A tick claims due enrolments in batches. For each batch, inside one
-transaction, it writes the delivery rows (status 'sending', unique per
-subscriber × lesson), moves each enrolment on to its next lesson and renders
-the emails (which sends nothing); only after that commit does it hand the batch
-to the provider, then records each result. A crash between the two leaves rows
+transaction, it reads what is due and renders the emails (which sends nothing),
+then writes the delivery rows (status 'sending', unique per subscriber × lesson)
+and moves each enrolment on to its next lesson; only after that commit does it
+hand the batch to the provider, then records each result. A crash between the two leaves rows
 in 'sending': once older than a batch in flight can be, their outcome is unknown
 (`sender.store.reports.unknown_outcome`) and `drip status` and the console list
 them; they are never resent blindly. While one batch is with the provider the
@@ -20,9 +20,10 @@ of a running course never resends one.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache, partial
 from pathlib import Path
@@ -30,7 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sender.campaign import Campaign, CampaignError, Lesson, load_campaign
-from sender.messages import compose
+from sender.messages import compose, message_id
 from sender.outcomes import Fault, delivery_status, next_try, pause_reason, render_fault
 from sender.providers import OutgoingMessage, Provider, SendResult
 from sender.render import OPTIONAL_FIELDS, Renderer, RenderError
@@ -59,6 +60,7 @@ class TickReport:
     failed: int = 0  # for good: the address or the message is wrong
     retrying: int = 0  # the provider failed for now; the lesson is queued again
     held: int = 0  # the subscriber lacks a field the lesson needs; tried again later
+    unknown: int = 0  # the provider may have accepted it; left 'sending', never resent blindly
     kept: int = 0  # queued in a campaign paused for its content or the provider account
     deferred: int = 0  # late, outside the send window: moved to the next window
     suppressed: int = 0  # addresses the provider refused, never mailed again
@@ -77,12 +79,13 @@ class TickReport:
     @property
     def problems(self) -> bool:
         """Whether staff should look: something failed, was held or paused a campaign."""
-        return bool(self.failed or self.held or self.paused)
+        return bool(self.failed or self.held or self.unknown or self.paused)
 
     def summary(self) -> str:
         parts = [f"sent {self.sent}", f"failed {self.failed}"]
         parts += [f"{name} {n}" for name, n in (
             ("retrying", self.retrying), ("held for missing subscriber data", self.held),
+            ("outcome unknown (the provider's answer was lost)", self.unknown),
             ("kept queued in paused campaigns", self.kept), ("deferred to the next window", self.deferred),
             ("completed the course", self.completed), ("addresses suppressed", self.suppressed)) if n]
         if self.resumed:
@@ -105,10 +108,19 @@ class Engine:
         self._failed_batches = 0
         self.hold_claim_seconds = HOLD_CLAIM_SECONDS
         self._field_names: set[str] | None = None  # read once a tick, only when a field is missing
+        self.stopping = threading.Event()  # set by `stop`: claim nothing more
+
+    def stop(self) -> None:
+        """Stop sending soon and cleanly, from any thread (a signal handler): a tick claims
+        nothing more, the provider tries nothing again, open claims roll back and the batch
+        with the provider has its outcome recorded before `tick` returns."""
+        self.stopping.set()
+        self.provider.interrupt()
 
     # -- campaigns and timing ---------------------------------------------------
 
-    def _read(self, slug: str) -> Campaign:
+    def read(self, slug: str) -> Campaign:
+        """A campaign folder, read now, every lesson's timing checked; writes nothing."""
         campaign = load_campaign(self.settings.path("campaigns_dir") / slug)
         for lesson in campaign.lessons:
             self.timing(campaign, lesson)  # a bad timing rule fails now, naming the file
@@ -116,7 +128,7 @@ class Engine:
 
     def load(self, slug: str, conn: Any = None) -> tuple[int, Campaign]:
         """Read a campaign folder and make sure the store has a row for it."""
-        campaign = self._read(slug)
+        campaign = self.read(slug)
         campaign_id = self.store.ensure_campaign(campaign.slug, title=campaign.title, now=self.clock(),
                                                  conn=conn)
         self._campaigns[campaign_id] = campaign
@@ -124,7 +136,7 @@ class Engine:
 
     def _campaign(self, campaign_id: int) -> Campaign:
         if campaign_id not in self._campaigns:
-            self._campaigns[campaign_id] = self._read(self.store.campaign_slug(campaign_id))
+            self._campaigns[campaign_id] = self.read(self.store.campaign_slug(campaign_id))
         return self._campaigns[campaign_id]
 
     def timing(self, campaign: Campaign, lesson: Lesson) -> Timing:
@@ -165,7 +177,7 @@ class Engine:
         rows = []
         for item in self.store.subscriber_plan(email):
             enrolment, done = item["enrolment"], item["deliveries"]
-            campaign = self._read(enrolment.slug)
+            campaign = self.read(enrolment.slug)
             tz = self.zone_of(subscriber, campaign)
             projected = enrolment.next_due_at if enrolment.status in {"active", "paused"} else None
             for lesson in campaign.lessons:
@@ -202,7 +214,9 @@ class Engine:
         works on another; they commit in the order they are ready, and the sending thread also
         stores each batch's outcomes. SQLite has a single writer, this thread: there one claim
         is made at a time, the sending thread only hands the batch over, and its outcomes are
-        stored in the next claim's transaction.
+        stored in the next claim's transaction. A claim writes nothing until it commits (see
+        `_open_claim`): on SQLite, where web requests that write wait for the same lock, it
+        is held for a few writes, not while rendering or waiting for the batch before.
         A batch that suppresses addresses or pauses campaigns makes every open claim roll
         back, and claiming start again after that is done, so that nobody just suppressed is
         claimed; so does one still being sent after `hold_claim_seconds`, so that a provider
@@ -229,9 +243,12 @@ class Engine:
         batches = 0
         due_left = True  # until a claim finds nothing
         try:
-            while not report.stopped:
-                while due_left and len(opening) < (ahead if batches else 1) and (
-                        max_batches is None or batches + len(opening) < max_batches):
+            def may_claim() -> bool:
+                return due_left and not self.stopping.is_set() and len(opening) < (
+                    ahead if batches else 1) and (max_batches is None or batches + len(opening) < max_batches)
+
+            while not report.stopped and not self.stopping.is_set():
+                while may_claim():
                     if not free:
                         conns.append(self.store.engine.connect())
                         free.append(conns[-1])
@@ -284,18 +301,28 @@ class Engine:
         return report
 
     def _open_claim(self, conn: Any) -> _Open:
-        """Claim and render one batch in a transaction on `conn`, left open for `_commit`."""
+        """Read and render one batch in a transaction on `conn`, left open for `_commit`: what
+        is due is read (on PostgreSQL, locked) and planned, and its emails rendered, but nothing
+        is written until `_commit`. So on SQLite the one write lock, which every web request
+        that writes waits for, is held for the writes alone: never while rendering, nor while
+        waiting for the batch before."""
         now = self.clock()
         counts = TickReport()  # added to the tick's report once the claim commits
         tx = conn.begin()
         try:
             claimable = self.store.claim_due(conn, now, self.settings.batch_size)
-            claimed = self._claimed(*self._claim(conn, claimable, now, counts)) if claimable else None
-            rendered = self._render(claimed or [])
+            if not claimable:
+                return _Open(conn, tx, None, [], Rendered(now), counts)
+            plan = self._plan(conn, claimable, now, counts)
+            # Each delivery is known by a stand-in id (negative) until its row is written.
+            items = [{"delivery_id": -1 - i, "attempts": 0, "enrolment_id": d.enrolment_id,
+                      "campaign": self._campaign(d.campaign_id), "lesson": lesson, "subscriber": sub}
+                     for i, (d, lesson, sub) in enumerate(plan.planned)]
+            rendered = self._render(items)
         except BaseException:
             tx.rollback()
             raise
-        return _Open(conn, tx, claimed, rendered, counts)
+        return _Open(conn, tx, plan, items, rendered, counts)
 
     def _commit(self, claim: _Open, in_flight: Future[_Sent | _Posted] | None,
                 report: TickReport) -> None:
@@ -308,6 +335,8 @@ class Engine:
                 raise _ClaimAgain(partial(self._settle, in_flight)) from None
             if (then := self._finish(done, report, claim.conn)) is not None:
                 raise _ClaimAgain(then)
+        if claim.plan is not None:
+            self._write_claim(claim)
         claim.tx.commit()
 
     @staticmethod
@@ -332,25 +361,46 @@ class Engine:
         if (then := self._finish(in_flight.result(), report)) is not None:
             then(report)
 
-    def _claimed(self, new_ids: dict[tuple[int, int], tuple[int, int]],
-                 planned: list[tuple[DueEnrolment, Lesson, Any]]) -> list[dict[str, Any]]:
-        """What sending needs of each delivery that was claimed."""
-        return [
-            {"delivery_id": new_ids[key][0], "attempts": new_ids[key][1], "enrolment_id": d.enrolment_id,
-             "campaign": self._campaign(d.campaign_id), "lesson": lesson, "subscriber": sub}
-            for d, lesson, sub in planned
-            if (key := (d.subscriber_id, d.campaign_id)) in new_ids
-        ]
+    def _write_claim(self, claim: _Open) -> None:
+        """Write a claim's deliveries, move its enrolments on and enrol the finished in their
+        next course, then give its items and emails their delivery ids. On SQLite what was
+        read is checked first: nothing is locked there, so someone may have unsubscribed (or a
+        campaign been paused) since, and they are left out."""
+        read, conn, now = claim.plan, claim.conn, claim.rendered.now
+        assert read is not None
+        plan = read
+        if self.store.dialect != "postgresql":
+            plan = plan.only(self.store.still_due(conn, plan.enrolment_ids()))
+        new_ids = self.store.claim_deliveries(conn, plan.deliveries, advance=plan.advances)
+        for _, sub, slug in plan.follow_ups:
+            try:
+                next_id, next_campaign = self.load(slug, conn)
+            except CampaignError as exc:  # this course is done all the same; say why the next is not
+                claim.counts.errors.append(f"{sub.email}: not enrolled in the next course {slug}: {exc}")
+                continue
+            self.store.enrol([self._enrolment_row(sub, next_id, next_campaign,
+                                                  next_campaign.lessons[0], now)], conn=conn)
+        # Stand-in ids are positions in the plan as read; a delivery left out has no row.
+        ids = {-1 - i: got for i, (d, _, _) in enumerate(read.planned)
+               if (got := new_ids.get((d.subscriber_id, d.campaign_id))) is not None}
+        claim.items[:] = [{**item, "delivery_id": got[0], "attempts": got[1]} for item in claim.items
+                          if (got := ids.get(item["delivery_id"])) is not None]
+        claim.rendered.attach({stand_in: got[0] for stand_in, got in ids.items()},
+                              lambda delivery_id: message_id(self.settings, f"delivery:{delivery_id}",
+                                                             self.signing_key))
 
-    def _claim(self, conn: Any, claimable: list[DueEnrolment], now: datetime, report: TickReport
-               ) -> tuple[dict[tuple[int, int], tuple[int, int]], list[tuple[DueEnrolment, Lesson, Any]]]:
-        """Write the deliveries of the claimed enrolments and move each enrolment on. Raises
-        _ClaimAgain, to pause them first, if a claimed enrolment's campaign cannot be read."""
+    def _plan(self, conn: Any, claimable: list[DueEnrolment], now: datetime, report: TickReport) -> _Plan:
+        """What to write for the claimed enrolments: each one's delivery and next due time, or
+        its deferral to the next window. Raises _ClaimAgain, to pause them first, if a claimed
+        enrolment's campaign cannot be read."""
         self._check_readable({d.campaign_id for d in claimable})
         subscribers = {d.subscriber_id: d.subscriber for d in claimable}
         received = self.store.received_lessons(
             conn, [(d.subscriber_id, d.campaign_id) for d in claimable])
-        deliveries, advances, follow_ups, planned = [], [], [], []
+        deliveries: list[dict[str, Any]] = []
+        advances: list[dict[str, Any]] = []
+        follow_ups: list[tuple[int, Any, str]] = []
+        planned: list[tuple[DueEnrolment, Lesson, Any]] = []
         # Every row of a batch shares `now`, so whether a lesson's window is open and when the
         # next one is due repeat per (campaign, lesson, zone): work them out once, keyed cheaply
         # (hashing the lesson itself costs more than the rest of a row's planning).
@@ -385,21 +435,12 @@ class Engine:
                 advances.append(self._advance(d.enrolment_id, len(done) + 2, None, completed=now))
                 report.completed += 1
                 if campaign.next_campaign:
-                    follow_ups.append((sub, campaign.next_campaign))
+                    follow_ups.append((d.enrolment_id, sub, campaign.next_campaign))
             else:
                 if (key := (d.campaign_id, pending[1].key, tz)) not in dues:
                     dues[key] = due_after(now, timing(campaign, pending[1]), tz, first=False)
                 advances.append(self._advance(d.enrolment_id, len(done) + 2, dues[key]))
-        new_ids = self.store.claim_deliveries(conn, deliveries, advance=advances)
-        for sub, slug in follow_ups:
-            try:
-                next_id, next_campaign = self.load(slug, conn)
-            except CampaignError as exc:  # this course is done all the same; say why the next is not
-                report.errors.append(f"{sub.email}: not enrolled in the next course {slug}: {exc}")
-                continue
-            self.store.enrol([self._enrolment_row(sub, next_id, next_campaign,
-                                                  next_campaign.lessons[0], now)], conn=conn)
-        return new_ids, planned
+        return _Plan(deliveries, advances, follow_ups, planned)
 
     def _check_readable(self, campaign_ids: Iterable[int]) -> None:
         """Raise _ClaimAgain to pause, with the file at fault, every campaign of `campaign_ids`
@@ -525,6 +566,8 @@ class Engine:
                     refused.setdefault(o.error, set()).add(item["subscriber"].id)
             elif o.fault is Fault.DATA:
                 report.held += 1
+            elif o.fault is Fault.UNKNOWN:
+                report.unknown += 1
             elif o.fault.pauses_campaign:
                 report.kept += 1
                 slug = item["campaign"].slug
@@ -542,7 +585,8 @@ class Engine:
                 "error": o.error, "message_id": o.message_id,
                 "subscriber_id": item["subscriber"].id, "provider": self.provider.name,
             })
-        transient = [o for o in outcomes if o.fault is Fault.TEMPORARY]
+        # A provider that answers nothing readable is as good as down: unknown counts too.
+        transient = [o for o in outcomes if o.fault in (Fault.TEMPORARY, Fault.UNKNOWN)]
         self._failed_batches = self._failed_batches + 1 if outcomes and len(transient) == len(outcomes) else 0
         if self._failed_batches >= PAUSE_AFTER_FAILED_BATCHES:
             retry_at = now + timedelta(seconds=self.settings.provider_rest_seconds)
@@ -593,17 +637,55 @@ class Rendered:
     messages: list[OutgoingMessage] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
 
+    def attach(self, ids: dict[int, int], message_id: Callable[[int], str]) -> None:
+        """Give messages and outcomes rendered under stand-in ids their real delivery ids (and
+        the Message-ID that goes with each); those without one (not claimed) are dropped."""
+        self.messages = [
+            replace(m, delivery_id=real, message_id=message_id(real),
+                    metadata={**m.metadata, "delivery": str(real)})
+            for m in self.messages if (real := ids.get(m.delivery_id or 0)) is not None]
+        self.outcomes = [replace(o, delivery_id=ids[o.delivery_id]) for o in self.outcomes
+                         if o.delivery_id in ids]
+
 
 @dataclass(frozen=True)
 class _Open:
-    """A claim made in the transaction `tx` on `conn`, not committed yet; `claimed` is None
-    when nothing was due."""
+    """A claim read and rendered in the transaction `tx` on `conn`, not written or committed
+    yet; `plan` is None when nothing was due. `items` are what sending needs of each delivery
+    (see `Engine.send`), with their ids once written."""
 
     conn: Any
     tx: Any
-    claimed: list[dict[str, Any]] | None
+    plan: _Plan | None
+    items: list[dict[str, Any]]
     rendered: Rendered
     counts: TickReport
+
+    @property
+    def claimed(self) -> list[dict[str, Any]] | None:
+        return None if self.plan is None else self.items
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a claim writes: delivery rows, enrolment moves, next courses to enrol in (by
+    enrolment id, subscriber, slug), and the (enrolment, lesson, subscriber) of each delivery."""
+
+    deliveries: list[dict[str, Any]]
+    advances: list[dict[str, Any]]
+    follow_ups: list[tuple[int, Any, str]]
+    planned: list[tuple[DueEnrolment, Lesson, Any]]
+
+    def enrolment_ids(self) -> list[int]:
+        return [a["id"] for a in self.advances]
+
+    def only(self, keep: set[int]) -> _Plan:
+        """The plan for the enrolments in `keep` alone."""
+        pairs = {(d.subscriber_id, d.campaign_id) for d, _, _ in self.planned if d.enrolment_id in keep}
+        return _Plan([r for r in self.deliveries if (r["subscriber_id"], r["campaign_id"]) in pairs],
+                     [a for a in self.advances if a["id"] in keep],
+                     [f for f in self.follow_ups if f[0] in keep],
+                     [p for p in self.planned if p[0].enrolment_id in keep])
 
 
 def _done(fn: Callable[..., _Open], *args: Any) -> Future[_Open]:

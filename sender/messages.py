@@ -13,6 +13,8 @@ from functools import cache, lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
+import idna
+
 from sender.campaign import Campaign, Lesson
 from sender.providers.base import OutgoingMessage
 from sender.render import CompiledLesson, Renderer, subscriber_context
@@ -61,6 +63,16 @@ def _quote_token(token: str) -> str:
     return token if _URL_SAFE.fullmatch(token) else quote(token)
 
 
+def sendable_address(email: str) -> str:
+    """The address as it goes on the wire: an international domain in its ASCII (IDNA 2008,
+    "xn--") form, which every provider and mail server takes. The store keeps the Unicode
+    form email-validator gives; a non-ASCII local part stays as it is (SMTPUTF8)."""
+    local, _, domain = email.rpartition("@")
+    if domain.isascii():
+        return email
+    return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+
+
 def _mailbox(name: str, email: str) -> str:
     """`Name <email>`, as formataddr writes it; plain ASCII names skip its slow general path."""
     if not name:
@@ -102,7 +114,7 @@ def compose(
     }
     if settings.reply_to:
         headers["Reply-To"] = settings.reply_to
-    to = _mailbox(subscriber.name, subscriber.email)
+    to = _mailbox(subscriber.name, sendable_address(subscriber.email))
     return OutgoingMessage(
         to=to,
         from_address=settings.from_address,

@@ -14,7 +14,12 @@ no database, no threads, so each rule is unit-tested on its own.
   the field is set or the lesson gives it a default;
 - account (sender not verified, sandbox, no credits, 401/403, 413): the delivery stays
   queued and the campaign pauses, with the provider's words;
-- temporary (429, 5xx, timeouts): the delivery is queued again with backoff.
+- temporary (429, 5xx, no connection): the delivery is queued again with backoff;
+- unknown (the request went but the answer did not come or cannot be read: a timeout or a
+  dropped connection after sending, a 200 that is not JSON, results missing): the provider
+  may have accepted it, so it is never resent blindly; it stays 'sending', an unknown
+  outcome exactly as after a crash, until the provider's evidence (a delivered, bounced or
+  opened webhook naming it) or staff settle it.
 
 Nothing queued or held is lost: a paused campaign sends it once `drip resume` runs, a held
 delivery goes once it renders, and `drip retry` queues failed ones again.
@@ -39,6 +44,7 @@ class Fault(StrEnum):
     DATA = "data"
     ACCOUNT = "account"
     TEMPORARY = "temporary"
+    UNKNOWN = "unknown"
 
     @property
     def fails_delivery(self) -> bool:
@@ -72,6 +78,8 @@ def delivery_status(fault: Fault | None) -> str:
         return "sent"
     if fault.fails_delivery:
         return "failed"
+    if fault is Fault.UNKNOWN:
+        return "sending"  # left as a crash leaves it: see `sender.store.reports.unknown_outcome`
     return "held" if fault is Fault.DATA else "queued"
 
 

@@ -23,10 +23,30 @@ SMTP_SCHEMES = frozenset({"smtp", "smtps"})
 RESERVED_DOMAINS = frozenset({"example.com", "example.org", "example.net"})
 RESERVED_TLDS = frozenset({"example", "test", "invalid", "localhost"})
 
-# The postal addresses this repository ships: its dripcourse.toml and the built-in default.
+# Who sends and where the links go: `drip init` leaves each for the user to fill in, and
+# `drip lint` reports each one until it is set.
+IDENTITY_SETTINGS = ("base_url", "from_address", "reply_to", "postal_address")
+# The examples `drip init` writes (commented out): uncommented unchanged, they are still unset.
+PLACEHOLDERS = {
+    "base_url": "https://courses.your-domain.example",
+    "from_address": "Your Name <you@your-domain.example>",
+    "reply_to": "you@your-domain.example",
+    "postal_address": "Your Company, 1 Your Street, Your City, Your Country",
+}
+# What each should be set to, for the message that asks for it.
+_WANTED = {
+    "base_url": "the public https URL of this service",
+    "from_address": "your From address, e.g. \"Your Name <you@your-domain>\"",
+    "reply_to": "the address replies should reach (\"\" for no Reply-To)",
+    "postal_address": "your postal address (shown in every email)",
+}
+
+# The postal addresses this repository ships: its dripcourse.toml, the built-in default, and
+# drip init's example.
 SAMPLE_POSTAL_ADDRESSES = frozenset({
     "BIM Kinesiology, 1 Example Street, Vancouver BC, Canada",
     "Dripcourse, 1 Example Street, Vancouver BC, Canada",
+    PLACEHOLDERS["postal_address"],
 })
 
 
@@ -100,21 +120,56 @@ def _address_problem(settings: Settings, name: str, what: str) -> str | None:
             f"no one can {what}; {fix}")
 
 
+def _postal_problem(settings: Settings) -> str | None:
+    postal: str = settings.postal_address
+    if postal.strip() not in SAMPLE_POSTAL_ADDRESSES:
+        return None
+    return (f"postal_address {postal!r} is the shipped sample, but every marketing email "
+            "must show the sender's real postal address (CAN-SPAM); "
+            + _fix(settings, "postal_address", "yours"))
+
+
+def _sending_problems(settings: Settings) -> dict[str, str]:
+    """Each identity setting that would make real mail go wrong, and why."""
+    found = {
+        "base_url": _base_url_problem(settings),
+        "from_address": _address_problem(settings, "from_address", "send from or reply to"),
+        "reply_to": _address_problem(settings, "reply_to", "reply to"),
+        "postal_address": _postal_problem(settings),
+    }
+    return {name: problem for name, problem in found.items() if problem}
+
+
 def sending_problems(settings: Settings, provider_url: str) -> list[str]:
     """Why sending through `provider_url` with these settings would go wrong, one line per
     setting naming it and the fix; empty when ready, and always empty for a test backend."""
     if is_test_backend(provider_url):
         return []
-    problems = [
-        _base_url_problem(settings),
-        _address_problem(settings, "from_address", "send from or reply to"),
-        _address_problem(settings, "reply_to", "reply to"),
-    ]
-    postal: str = settings.postal_address
-    if postal.strip() in SAMPLE_POSTAL_ADDRESSES:
-        problems.append(f"postal_address {postal!r} is the shipped sample, but every marketing email "
-                        "must show the sender's real postal address (CAN-SPAM); "
-                        + _fix(settings, "postal_address", "yours"))
+    return list(_sending_problems(settings).values())
+
+
+def _unset_problem(settings: Settings, name: str) -> str | None:
+    """`name` not set yet: given nowhere (the built-in default stands in), still drip init's
+    example, or empty (only reply_to may be: no Reply-To)."""
+    value: str = getattr(settings, name)
+    if settings.sources.get(name, "default") == "default":
+        stands_in = f"the built-in {value!r} stands in" if value else "there is none"
+        why = f"is not set ({stands_in})"
+    elif value.strip() == PLACEHOLDERS[name]:
+        why = f"is still drip init's example {value!r}"
+    elif not value.strip() and name != "reply_to":
+        why = "is empty"
+    else:
+        return None
+    return f"{name} {why}; {_fix(settings, name, _WANTED[name])}"
+
+
+def setup_problems(settings: Settings, provider_url: str) -> list[str]:
+    """What `drip lint` reports of the settings, one line per identity setting: not set yet
+    (with any provider: a new project's to-do list), else what sending through
+    `provider_url` would refuse."""
+    sending = {} if is_test_backend(provider_url) else _sending_problems(settings)
+    problems = [_unset_problem(settings, name) or sending.get(name) for name in IDENTITY_SETTINGS]
     return [p for p in problems if p]
 
 

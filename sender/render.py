@@ -42,7 +42,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markupsafe import Markup, escape
 
-from sender.campaign import SETTINGS_FILE, Campaign, Lesson
+from sender.campaign import UTM_KEYS, Campaign, Lesson
+from sender.defaults import TEMPLATES as DEFAULT_TEMPLATES
 from sender.errors import DripError
 from sender.plaintext import (
     JINJA_SPAN,
@@ -55,7 +56,6 @@ from sender.plaintext import (
 # Gmail clips an HTML body over about 102 KB, hiding the rest (unsubscribe link
 # included) behind "[Message clipped]": keep a margin for what providers add.
 HTML_LIMIT_BYTES = 90 * 1024
-UTM_KEYS = ("source", "medium", "campaign", "term", "content")
 
 _md = MarkdownIt("commonmark").enable("table")
 _MISSING = object()
@@ -418,11 +418,17 @@ def _dark_variant(colour: str) -> str:
 class Renderer:
     check_interval = 0.25  # seconds between checks of template mtimes (tests set 0)
 
-    def __init__(self, templates_dir: Path, settings: Any) -> None:
+    def __init__(self, templates_dir: Path, settings: Any,
+                 default_templates: Path | None = DEFAULT_TEMPLATES) -> None:
         self.templates_dir = templates_dir
+        # The project's folder first, then the packaged defaults: a project file replaces the
+        # default of the same name, also where a default layout includes it by name.
+        self.template_dirs = [templates_dir]
+        if default_templates is not None and default_templates.resolve() != templates_dir.resolve():
+            self.template_dirs.append(default_templates)
         self.settings = settings
         self._lesson_env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(templates_dir),
+            loader=jinja2.FileSystemLoader(self.template_dirs),
             block_start_string="[%", block_end_string="%]",
             variable_start_string="[[", variable_end_string="]]",
             comment_start_string="[#", comment_end_string="#]",
@@ -442,7 +448,7 @@ class Renderer:
     # -- cache ---------------------------------------------------------------
 
     def templates_generation(self, force: bool = False) -> int:
-        """Goes up whenever a file under the templates folder changed (mtime, size, added,
+        """Goes up whenever a file under the templates folders changed (mtime, size, added,
         removed). `force` looks now, whatever `check_interval` says (the preview does, so a
         page reloaded for an edit never shows the template from before it)."""
         now = time.monotonic()
@@ -451,12 +457,16 @@ class Renderer:
             scan = self._scan_templates()
             if self._scan is not None and scan != self._scan:
                 self._generation += 1
+                # Jinja re-checks only the file it loaded a name from, so a project file added
+                # in front of a default (or removed) would go unseen without this.
+                if self._lesson_env.cache is not None:
+                    self._lesson_env.cache.clear()
             self._scan = scan
         return self._generation
 
     def _scan_templates(self) -> tuple[tuple[str, int, int], ...]:
         found = []
-        for root, _dirs, files in os.walk(self.templates_dir):
+        for root, _dirs, files in (entry for folder in self.template_dirs for entry in os.walk(folder)):
             for name in files:
                 try:
                     st = os.stat(os.path.join(root, name))
@@ -529,7 +539,7 @@ class Renderer:
             "references": [escape_keep_jinja(r) for r in lesson.references],
             "body_blocks": markdown_blocks(lesson.body, self.settings.brand_colour),
         }
-        mjml_file = self.templates_dir / f"{template}.mjml"
+        mjml_file = self._template_file(f"{template}.mjml")
         # MRML never sees the {{ }} spans: it would re-escape them in attributes.
         mjml_source, spans = protect_spans(self._stage1(f"{template}.mjml", html_context))
         try:
@@ -550,7 +560,7 @@ class Renderer:
             lesson=lesson,
             subject=self._stage2(self._text_env, lesson.subject, lesson.path),
             html=self._stage2(self._html_env, html, mjml_file),
-            text=self._stage2(self._text_env, text, self.templates_dir / f"{template}.txt"),
+            text=self._stage2(self._text_env, text, self._template_file(f"{template}.txt")),
             preheader=lesson.preheader,
             preheader_slots=self._stage2(self._text_env, lesson.preheader, lesson.path),
             html_bytes=len(html.encode()),
@@ -559,32 +569,19 @@ class Renderer:
         )
 
     def _utm(self, campaign: Campaign, lesson: Lesson) -> dict[str, str]:
-        """`[utm]` of campaign.toml as query parameters; campaign defaults to the slug,
-        content to the lesson key. No table, no tagging."""
-        table = campaign.settings.get("utm")
-        if not table:
+        """`[utm]` of campaign.toml (checked when it was loaded) as query parameters; campaign
+        defaults to the slug, content to the lesson key. No table, no tagging."""
+        utm = campaign.config.utm
+        if utm is None or not utm.model_fields_set:
             return {}
-        where = campaign.path / SETTINGS_FILE
-        if not isinstance(table, dict):
-            raise RenderError(f"{where}: 'utm' must be a table ([utm])")
-        if unknown := sorted(set(table) - set(UTM_KEYS)):
-            raise RenderError(f"{where}: unknown [utm] key(s): {', '.join(unknown)} "
-                              f"(known: {', '.join(UTM_KEYS)})")
-        values = {"campaign": campaign.slug, "content": lesson.key, **table}
-        if bad := [k for k, v in values.items() if not isinstance(v, str)]:
-            raise RenderError(f"{where}: [utm] {bad[0]} must be a string")
+        values = {"campaign": campaign.slug, "content": lesson.key, **utm.model_dump(exclude_none=True)}
         return {f"utm_{k}": values[k] for k in UTM_KEYS if values.get(k)}
 
     @staticmethod
     def _campaign_button(campaign: Campaign) -> dict[str, str] | None:
         """An optional second call to action from campaign.toml: [button] text, url."""
-        table = campaign.settings.get("button")
-        if not table:
-            return None
-        if not (isinstance(table, dict) and isinstance(table.get("text"), str)
-                and isinstance(table.get("url"), str) and table["url"].startswith(("https://", "http://"))):
-            raise RenderError(f"{campaign.path / SETTINGS_FILE}: [button] needs text and an http(s) url")
-        return {"text": table["text"], "url": table["url"]}
+        button = campaign.config.button
+        return None if button is None else {"text": button.text, "url": button.url}
 
     def _check_placeholders(self, lesson: Lesson) -> None:
         """A broken `{{ }}` in a lesson, reported at its line in the lesson file."""
@@ -607,15 +604,20 @@ class Renderer:
             raise RenderError(f"{self._template_position(exc, name)}: undefined variable: {exc.message}") \
                 from None
         except jinja2.TemplateNotFound as exc:
-            raise RenderError(f"{self.templates_dir}: template {exc.name!r} not found") from None
+            where = " nor among the packaged defaults" if len(self.template_dirs) > 1 else ""
+            raise RenderError(f"{self.templates_dir}: template {exc.name!r} not found{where}") from None
+
+    def _template_file(self, name: str) -> Path:
+        """The file `name` is loaded from: the project's, else the packaged default."""
+        return next((d / name for d in self.template_dirs if (d / name).is_file()), self.templates_dir / name)
 
     def _template_position(self, exc: BaseException, name: str) -> str:
         """file:line of the innermost template frame (Jinja maps frames to template lines)."""
-        root = str(self.templates_dir)
+        roots = tuple(str(d) for d in self.template_dirs)
         for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-            if frame.filename.startswith(root):
+            if frame.filename.startswith(roots):
                 return f"{frame.filename}:{frame.lineno}"
-        return str(self.templates_dir / name)
+        return str(self._template_file(name))
 
     @staticmethod
     def _stage2(env: jinja2.Environment, source: str, origin: Path) -> SlotTemplate:
@@ -650,7 +652,7 @@ class Renderer:
         if not found:
             return message
         word = re.compile(rf"\b{re.escape(found.group(1) or found.group(2))}\b")
-        candidates = [path, *sorted(p for p in self.templates_dir.rglob("*") if p.is_file())]
+        candidates = [path, *self._template_files()]
         for candidate in candidates:
             try:
                 lines = candidate.read_text(encoding="utf-8").splitlines()
@@ -663,12 +665,21 @@ class Renderer:
                         return f"{message}, at {where}: {span}"
         return message
 
+    def _template_files(self) -> list[Path]:
+        """Every template file in use: the project's, then the defaults it does not override."""
+        files: dict[Path, Path] = {}
+        for folder in self.template_dirs:
+            for p in sorted(folder.rglob("*")):
+                if p.is_file():
+                    files.setdefault(p.relative_to(folder), p)
+        return list(files.values())
+
     def render_system(self, template: str, context: dict[str, Any]) -> tuple[str, str]:
         """(html, text) of an email that is not a lesson (opt-in confirmation, "you are
         unsubscribed"): compiled once per template, its `{{ }}` values given per call."""
         generation = self.templates_generation()
         cached = self._system_cache.get(template)
-        path = self.templates_dir / f"{template}.mjml"
+        path = self._template_file(f"{template}.mjml")
         if cached is None or cached[0] != generation:
             common = self._brand()
             mjml_source, spans = protect_spans(self._stage1(f"{template}.mjml", common))
@@ -680,7 +691,7 @@ class Renderer:
             text = self._stage1(f"{template}.txt", common)
             cached = self._system_cache[template] = (
                 generation, self._stage2(self._html_env, html, path),
-                self._stage2(self._text_env, text, self.templates_dir / f"{template}.txt"))
+                self._stage2(self._text_env, text, self._template_file(f"{template}.txt")))
         try:
             return cached[1].render(context), cached[2].render(context)
         except jinja2.UndefinedError as exc:

@@ -3,19 +3,25 @@
 Precedence, lowest first: the declared default, `dripcourse.toml` at the project
 root, `DRIP_<NAME>` environment variables, then `--set NAME=VALUE` flags.
 Secrets may only come from the environment, so they never end up in a
-committed file.
+committed file. Every value is checked where it is read (its type, then what
+it may be: a real time zone, a port, a database the store can open), so a bad
+one is one line naming its source and the values allowed, never a traceback
+later in a tick.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sender.errors import DripError
+from sender.schedule import Timing, parse_weekdays, parse_window, zone
 
 CONFIG_FILE = "dripcourse.toml"
 ENV_PREFIX = "DRIP_"
@@ -25,6 +31,85 @@ class SettingsError(DripError):
     """A setting is unknown, malformed, or comes from a place it may not."""
 
 
+# -- value checks: each raises ValueError saying what is allowed -------------------------------
+
+# A batch is claimed in one transaction and held in memory while it is rendered and sent, and a
+# crash leaves at most one batch with an unknown outcome. Providers take at most 1,000 messages
+# a call (SendGrid, Mailgun), so more than ten calls' worth per batch gains no speed, only risk.
+MAX_BATCH_SIZE = 10_000
+
+
+def _whole_number(low: int, high: int | None = None) -> Callable[[int], None]:
+    def check(value: int) -> None:
+        if value < low or (high is not None and value > high):
+            allowed = f"from {low:,} to {high:,}" if high is not None else f">= {low}"
+            raise ValueError(f"must be a whole number {allowed}, got {value}")
+    return check
+
+
+def _time_zone(name: str) -> None:
+    zone(name)
+
+
+def _send_window(text: str) -> None:
+    start, end = parse_window(text)
+    Timing(window_start=start, window_end=end)  # refuses an empty window, as the engine would
+
+
+def _send_weekdays(text: str) -> None:
+    Timing(weekdays=parse_weekdays(text))  # refuses "no weekday at all"
+
+
+_HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
+
+
+def _listen(text: str) -> None:
+    """HOST:PORT as `drip serve` splits it (at the last colon; no host is 127.0.0.1)."""
+    host, colon, port = text.rpartition(":")
+    good_port = port.isascii() and port.isdigit() and 1 <= int(port) <= 65535
+    good_host = not host or _HOSTNAME.fullmatch(host) is not None or _is_ip(host)
+    if not (colon and good_port and good_host):
+        # `drip serve` hands the host to waitress as it is, which takes no brackets
+        hint = "; write IPv6 without brackets, e.g. ::1:8000" if host.startswith("[") else ""
+        raise ValueError(f"must be HOST:PORT with a port from 1 to 65535 (e.g. 127.0.0.1:8000), "
+                         f"got {text!r}{hint}")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+DATABASES = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+
+
+def _database_url(text: str) -> None:
+    """A URL SQLAlchemy can open for the store (SQLite or PostgreSQL, driver installed)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    shown = re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", text)  # never echo a password
+    try:
+        url = make_url(text)
+        backend = url.get_backend_name()
+        # sqlite://name.db (two slashes) names a host, which SQLite refuses when it opens
+        known = backend == "postgresql" or (backend == "sqlite" and not (url.host or url.username))
+        dialect = url.get_dialect() if known else None
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        dialect = None
+    if dialect is None:
+        raise ValueError(f"must be {DATABASES}, got {shown!r}")
+    try:
+        dialect.import_dbapi()
+    except ImportError:
+        raise ValueError(f"{shown!r} needs the {url.get_driver_name()} driver, which is not installed; "
+                         f"use {DATABASES} (for PostgreSQL: pip install -e '.[postgres]')") from None
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -32,6 +117,7 @@ class Setting:
     default: Any
     help: str
     secret: bool = False
+    check: Callable[[Any], None] | None = None  # raises ValueError saying what is allowed
 
     @property
     def env_var(self) -> str:
@@ -40,7 +126,8 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("database_url", str, "sqlite:///dripcourse.db",
-            "SQLAlchemy URL of the store; relative SQLite paths are under the project folder."),
+            "SQLAlchemy URL of the store; relative SQLite paths are under the project folder.",
+            check=_database_url),
     Setting("provider", str, "outbox://./outbox",
             "Where mail goes: outbox://DIR, console://, memory://, or a provider URL."),
     Setting("from_address", str, "Dripcourse <hello@example.com>",
@@ -56,19 +143,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("logo_url", str, "",
             "https URL of a logo image at the top of every email (alt text: the From name); empty for none."),
     Setting("default_timezone", str, "UTC",
-            "IANA time zone for subscribers who have none."),
+            "IANA time zone for subscribers who have none.", check=_time_zone),
     Setting("send_window", str, "09:00-11:00",
-            "Local send window (e.g. 09:00-11:00); campaigns and lessons may override it."),
-    Setting("send_weekdays", str, "all", "Weekdays lessons may go out on: all, mon-fri, mon,wed,fri …"),
+            "Local send window (e.g. 09:00-11:00); campaigns and lessons may override it.",
+            check=_send_window),
+    Setting("send_weekdays", str, "all", "Weekdays lessons may go out on: all, mon-fri, mon,wed,fri …",
+            check=_send_weekdays),
     Setting("default_delay_days", int, 2,
-            "Days between lessons when a lesson does not say."),
-    Setting("batch_size", int, 500, "Deliveries claimed and sent per batch in a tick."),
-    Setting("tick_seconds", int, 60, "How often `drip serve` wakes up to send what is due."),
+            "Days between lessons when a lesson does not say.", check=_whole_number(0)),
+    Setting("batch_size", int, 500,
+            f"Deliveries claimed and sent per batch in a tick (1 to {MAX_BATCH_SIZE:,}).",
+            check=_whole_number(1, MAX_BATCH_SIZE)),
+    # More than a day between ticks would sleep through whole send windows.
+    Setting("tick_seconds", int, 60, "How often `drip serve` wakes up to send what is due (1 to 86,400).",
+            check=_whole_number(1, 86_400)),
     Setting("provider_rest_seconds", int, 600,
             "After the provider fails batch after batch, how long its campaigns pause before "
-            "trying again by themselves."),
+            "trying again by themselves.", check=_whole_number(0)),
     Setting("listen", str, "127.0.0.1:8000",
-            "HOST:PORT the web app of `drip serve` listens on (public pages, webhooks, console)."),
+            "HOST:PORT the web app of `drip serve` listens on (public pages, webhooks, console).",
+            check=_listen),
     Setting("campaigns_dir", str, "campaigns", "Folder of campaign folders, under the project."),
     Setting("templates_dir", str, "templates", "Folder of MJML/Jinja templates, under the project."),
     Setting("signing_key", str, None,
@@ -109,6 +203,17 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
     )
 
 
+def _read(setting: Setting, value: Any, where: str) -> Any:
+    """`value` as the setting's type, checked; `where` names the source in errors."""
+    value = _coerce(setting, value, where)
+    if setting.check is not None and value is not None:
+        try:
+            setting.check(value)
+        except ValueError as exc:
+            raise SettingsError(f"{where}: {setting.name}: {exc}") from None
+    return value
+
+
 class Settings:
     """Resolved values plus where each came from (for `drip settings`)."""
 
@@ -128,7 +233,7 @@ class Settings:
         for name, value in changes.items():
             if name not in _BY_NAME:
                 raise SettingsError(f"unknown setting '{name}'")
-            values[name] = _coerce(_BY_NAME[name], value, "code")
+            values[name] = _read(_BY_NAME[name], value, "code")
             sources[name] = "code"
         return Settings(self.project_dir, values, sources)
 
@@ -169,12 +274,12 @@ def load_settings(
                 raise SettingsError(
                     f"{config}: '{key}' is a secret; set it with {setting.env_var} instead"
                 )
-            values[key] = _coerce(setting, value, str(config))
+            values[key] = _read(setting, value, str(config))
             sources[key] = CONFIG_FILE
 
     for setting in SETTINGS:
         if setting.env_var in environ:
-            values[setting.name] = _coerce(setting, environ[setting.env_var], setting.env_var)
+            values[setting.name] = _read(setting, environ[setting.env_var], setting.env_var)
             sources[setting.name] = f"env {setting.env_var}"
 
     for key, value in (overrides or {}).items():
@@ -183,14 +288,6 @@ def load_settings(
             raise SettingsError(f"--set: unknown setting '{key}'")
         if setting.secret:
             raise SettingsError(f"--set: '{key}' is a secret; set it with {setting.env_var}")
-        values[key] = _coerce(setting, value, "--set")
+        values[key] = _read(setting, value, "--set")
         sources[key] = "flag --set"
-
-    from sender.schedule import parse_weekdays, parse_window
-
-    for name, parse in (("send_window", parse_window), ("send_weekdays", parse_weekdays)):
-        try:
-            parse(values[name])
-        except ValueError as exc:
-            raise SettingsError(f"{sources[name]}: {name}: {exc}") from None
     return Settings(project_dir, values, sources)

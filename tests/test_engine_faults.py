@@ -47,17 +47,19 @@ def test_a_lesson_typo_then_fix_then_resume_sends_every_lesson_once_in_order(pro
     assert received(engine.provider) == {e: lessons for e in PEOPLE}
 
 
-def test_a_project_without_templates_pauses_then_sends_once_they_are_back(project: Path,
-                                                                          sqlite_url: str) -> None:
+def test_a_missing_template_pauses_then_sends_once_it_is_back(project: Path, sqlite_url: str) -> None:
     engine, clock = make_engine(project, sqlite_url)
     add_subscriber(engine.store, "a@example.com", now=clock(), timezone="UTC")
     engine.enrol("mini")
-    shutil.move(project / "templates", project / "templates-away")
+    # A project's template that extends one found neither in the project nor in the defaults.
+    layout = project / "templates" / "lesson.mjml"
+    original = layout.read_text()
+    layout.write_text(original.replace('"base.mjml"', '"no-such-base.mjml"'))
     clock.advance_to(engine.store.next_due_at())
     report = engine.tick()
     assert (report.sent, report.failed, report.paused) == (0, 0, ["mini"])
-    assert "not found" in engine.store.campaign_by_slug("mini").paused_reason
-    shutil.move(project / "templates-away", project / "templates")
+    assert "'no-such-base.mjml' not found" in engine.store.campaign_by_slug("mini").paused_reason
+    layout.write_text(original)
     engine.store.set_campaign_status("mini", "active")
     run_course(engine, clock)
     assert received(engine.provider) == {

@@ -5,22 +5,20 @@ below" that is not there, a "CLICK HERE" without a link, a subject cut off
 on phones); errors are things that make a lesson unsendable (no body, broken
 front matter). Only errors should fail the command.
 
-Lesson files are read here with a deliberately small parser (front matter
-between ``---`` lines, then the body) because lint needs line numbers, which
-the full campaign loader does not keep.
+Lesson files and campaign.toml are read with the loader's own functions and
+schema (`sender.campaign`), so lint and loading never disagree; each finding
+keeps the line it is about.
 """
 
 from __future__ import annotations
 
 import re
 import statistics
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
+from sender.campaign import FrontMatterBlock, campaign_file_problems, front_matter_problems, read_front_matter
 from sender.content.campaign_files import CAMPAIGN_TOML, lesson_files
 from sender.content.headlines import (
     LINK_WORDS,
@@ -71,34 +69,17 @@ def read_lesson_source(path: Path) -> LessonSource:
     """Front matter, its key line numbers, and the body lines of a lesson file."""
     source = LessonSource(path=path, front={}, key_lines={}, body_start=1, body_lines=[])
     try:
-        lines = path.read_text("utf-8").split("\n")
+        lines = path.read_text("utf-8-sig").split("\n")  # -sig: as the loader reads it
     except (OSError, UnicodeDecodeError) as exc:
         source.problems.append(Finding("error", path, 0, f"cannot read the file: {exc}"))
         return source
-    if not lines or lines[0].strip() != "---":
-        source.problems.append(Finding("error", path, 1, "no front matter (the file must start with ---)"))
-        source.body_lines = lines
-        return source
-    end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
-    if end is None:
-        source.problems.append(Finding("error", path, 1, "front matter is not closed by a --- line"))
-        return source
-    try:
-        front = yaml.safe_load("\n".join(lines[1:end])) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1
-        source.problems.append(Finding("error", path, line, f"front matter is not valid YAML: {exc}"))
-        front = {}
-    if not isinstance(front, dict):
-        source.problems.append(Finding("error", path, 2, "front matter must be a mapping of keys"))
-        front = {}
-    source.front = front
-    for index in range(1, end):
-        if match := re.match(r"^(\w+)\s*:", lines[index]):
-            source.key_lines.setdefault(match.group(1), index + 1)
-    source.body_start = end + 2
-    source.body_lines = lines[end + 1 :]
+    # The loader's own reading of the front matter: the same problems at the same lines.
+    block = read_front_matter(lines)
+    if block.problem:
+        source.problems.append(Finding("error", path, block.problem.line, block.problem.message))
+    source.front, source.key_lines = block.meta, block.key_lines
+    source.body_start = block.body_index + 1
+    source.body_lines = lines[block.body_index :]
     return source
 
 
@@ -111,9 +92,12 @@ def lint_campaign(campaign_dir: Path) -> list[Finding]:
         findings.append(Finding("error", toml_path, 0, "campaign.toml is missing"))
     else:
         try:
-            tomllib.loads(toml_path.read_text("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            text = toml_path.read_text("utf-8-sig")
+        except UnicodeDecodeError as exc:
             findings.append(Finding("error", toml_path, 0, f"not valid TOML: {exc}"))
+        else:  # the schema `load_campaign` checks: unknown keys, time zone, [utm], [button] …
+            problems = campaign_file_problems(text)[2]
+            findings += [Finding("error", toml_path, p.line, p.message) for p in problems]
     sources = [read_lesson_source(path) for path in lesson_files(campaign_dir)]
     if not sources:
         findings.append(Finding("error", campaign_dir, 0, "no lesson files (NN-name.md)"))
@@ -133,10 +117,11 @@ def _lint_front(source: LessonSource) -> list[Finding]:
     def at(key: str) -> int:
         return source.key_lines.get(key, 1)
 
+    # The schema the loader checks (unknown keys, subject, timing, references), then advice.
+    block = FrontMatterBlock(front, source.key_lines, source.body_start - 1)
+    out += [Finding("error", path, p.line, p.message) for p in front_matter_problems(block)[1]]
     subject = front.get("subject")
-    if not isinstance(subject, str) or not subject.strip():
-        out.append(Finding("error", path, at("subject"), "the lesson has no subject"))
-    elif len(subject) > SUBJECT_MAX:
+    if isinstance(subject, str) and len(subject) > SUBJECT_MAX:
         out.append(
             Finding("warning", path, at("subject"),
                     f"subject is {len(subject)} characters; phones cut it after {SUBJECT_MAX}")
@@ -153,14 +138,6 @@ def _lint_front(source: LessonSource) -> list[Finding]:
             Finding("warning", path, at("preheader"),
                     f"preheader is {len(preheader)} characters; aim for {PREHEADER_MIN}–{PREHEADER_MAX}")
         )  # fmt: skip
-    delay = front.get("delay", 0)
-    if not isinstance(delay, int) or isinstance(delay, bool) or delay < 0:
-        out.append(
-            Finding("error", path, at("delay"), f"delay must be a whole number of days, not {delay!r}")
-        )
-    references = front.get("references", [])
-    if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
-        out.append(Finding("error", path, at("references"), "references must be a list of citations"))
     return out
 
 

@@ -6,6 +6,7 @@ and the test doubles (memory, outbox, console) are real backends too.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,6 +104,12 @@ class Provider:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.interrupted = threading.Event()  # set by `interrupt`: finish what is under way only
+
+    def interrupt(self) -> None:
+        """The process is stopping: let requests under way finish, but wait for and retry
+        nothing more (the engine queues what failed for the next run)."""
+        self.interrupted.set()
 
     def open(self) -> None:
         """Acquire connections; a no-op for backends that have none."""

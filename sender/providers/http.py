@@ -16,11 +16,12 @@ Common URL query parameters (each provider sets its own defaults):
   fails the batch for now, and the engine queues it again;
 - ``endpoint``: another base URL, e.g. ``http://127.0.0.1:8025`` for a local fake server.
 
-Retries: 408, 429, 5xx, timeouts and connection errors are retried with exponential
-backoff and jitter, honouring ``Retry-After`` (seconds or an HTTP date). A read timeout
-is ambiguous (the provider may have accepted the request), so a retry may duplicate a
-message; every retry carries the same Message-ID, and where the API offers an
-idempotency key (Resend) the provider sends one. When the attempts run out the messages
+Retries: 408, 429, 5xx and failures to connect are retried with exponential backoff and
+jitter, honouring ``Retry-After`` (seconds or an HTTP date). A request that went out but got
+no answer (a read timeout, a connection dropped after sending) or an answer that cannot be
+read is ambiguous: the provider may have accepted it, so it is not asked again (that could
+send it twice) but reported as `Fault.UNKNOWN`; only an API with an idempotency key
+(Resend) is asked again, with the same key. When the attempts run out the messages
 come back failed with `Fault.TEMPORARY`: a provider outage never raises, the engine
 decides what to do. A refusal is classified by `HttpProvider.fault_of` (see
 `sender.outcomes`): the account's fault (401, 403, 413 and what each provider says is about
@@ -213,6 +214,9 @@ class Reply:
     text: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     problem: str | None = None  # what went wrong when there was no answer
+    # The request went out but no answer came (a read timeout, a connection dropped after
+    # sending): the provider may have accepted it.
+    maybe_accepted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -268,6 +272,24 @@ def group_identical(messages: Sequence[OutgoingMessage], limit: int,
     return groups
 
 
+def _before_sending(exc: requests.RequestException) -> bool:
+    """Whether a failed request certainly never reached the provider: no connection could
+    be made (refused, unresolvable, TLS failed). Anything else may have been received."""
+    from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+
+    seen: BaseException | None = exc
+    for _ in range(10):  # down the chain of causes (requests wraps urllib3 wraps the socket's)
+        if seen is None:
+            break
+        if isinstance(seen, (NewConnectionError, NameResolutionError, ConnectTimeoutError,
+                             requests.exceptions.SSLError)):
+            return True
+        reason = getattr(seen, "reason", None)
+        seen = reason if isinstance(reason, BaseException) else (
+            seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else seen.__cause__)
+    return False
+
+
 # -- the base class -----------------------------------------------------------------------------
 
 
@@ -290,6 +312,9 @@ class HttpProvider(Provider):
     # sinks SendGrid's and Mailgun's whole call), send them one by one to find the culprit:
     # nothing of a refused request was sent, so that is safe.
     split_refused_batches: ClassVar[bool] = False
+    # The API recognises a request sent again (an idempotency key): a request whose answer
+    # was lost may then be asked again without sending twice.
+    idempotent: ClassVar[bool] = False
 
     def __init__(self, url: str, *, environ: Mapping[str, str] | None = None,
                  clock: TimeSource | None = None, session: requests.Session | None = None) -> None:
@@ -372,6 +397,8 @@ class HttpProvider(Provider):
         """Last touch before sending (SES signs the exact bytes here)."""
 
     def is_retryable(self, reply: Reply) -> bool:
+        if reply.maybe_accepted:  # asking again could send it twice, unless the API dedupes
+            return self.idempotent
         return reply.status is None or reply.status in (408, 429) or reply.status >= 500
 
     def fault_of(self, reply: Reply) -> Fault:
@@ -380,6 +407,8 @@ class HttpProvider(Provider):
         other 4xx is about the request's messages; a provider that can tell a refused recipient
         from a refused message (and from a refused sender) says so in its override."""
         status = reply.status
+        if reply.maybe_accepted:
+            return Fault.UNKNOWN
         if status is None or status in (408, 409, 429) or status >= 500:
             return Fault.TEMPORARY
         if status in (401, 403, 413):
@@ -485,11 +514,12 @@ class HttpProvider(Provider):
         try:
             results = self.read_results(batch, reply)
         except (ValueError, KeyError, TypeError, IndexError) as exc:
-            # Accepted, but we cannot tell what happened to each message: report "try again".
+            # Accepted, but we cannot tell what happened to each message: sending again could
+            # send it twice, so its outcome is unknown.
             return failed(batch, f"{self.name}: unreadable answer ({exc}): {reply.text[:200]}",
-                          Fault.TEMPORARY)
+                          Fault.UNKNOWN)
         missing = failed(batch[len(results):], f"{self.name}: the answer had no result for this message",
-                         Fault.TEMPORARY)
+                         Fault.UNKNOWN)
         return results[:len(batch)] + missing
 
     def describe(self, reply: Reply) -> str:
@@ -508,7 +538,7 @@ class HttpProvider(Provider):
                 return reply
             failures += 1
             wait = self.retry.wait_before_retry(failures, self.asked_wait(reply))
-            if wait is None:
+            if wait is None or self.interrupted.is_set():
                 return reply
             if reply.status == 429:  # every request of this provider waits, not just this one
                 self.message_throttle.hold(wait)
@@ -529,8 +559,11 @@ class HttpProvider(Provider):
         self.sign(prepared)
         try:
             response = self._session.send(prepared, timeout=(CONNECT_TIMEOUT, self.options.timeout))
+        except requests.ConnectTimeout:
+            return Reply(None, problem=f"no connection within {CONNECT_TIMEOUT:g} s")
         except requests.Timeout:
-            return Reply(None, problem=f"no answer within {self.options.timeout:g} s")
+            return Reply(None, problem=f"no answer within {self.options.timeout:g} s", maybe_accepted=True)
         except requests.RequestException as exc:
-            return Reply(None, problem=f"connection failed: {type(exc).__name__}: {exc}")
+            return Reply(None, problem=f"connection failed: {type(exc).__name__}: {exc}",
+                         maybe_accepted=not _before_sending(exc))
         return Reply(response.status_code, response.text, response.headers)

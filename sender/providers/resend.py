@@ -51,6 +51,7 @@ class ResendProvider(HttpProvider):
     default_endpoint = "https://api.resend.com"
     batch_limit = 100
     default_rps = 2.0
+    idempotent = True  # the Idempotency-Key: a lost answer is asked again, not sent twice
     required_env = ("RESEND_API_KEY",)
 
     def auth_headers(self) -> dict[str, str]:

@@ -147,7 +147,7 @@ class SmtpProvider(Provider):
             except _Retry as exc:
                 failures += 1
                 wait = self.retry.wait_before_retry(failures, None)
-                if wait is None:
+                if wait is None or self.interrupted.is_set():
                     return SendResult(m, ok=False, error=f"smtp: {exc}")
                 self.clock.sleep(wait)
 

@@ -400,6 +400,7 @@ class Store:
                     by_provider_id.setdefault(row.provider_message_id, []).append((row.id, row.subscriber_id))
             stored = 0
             to_suppress: dict[str, set[int]] = {}
+            went: dict[int, tuple[datetime, str]] = {}  # deliveries the provider reports on: it took them
             for r in rows:
                 subscriber_id = by_email.get(r["email"]) if r.get("email") else None
                 delivery_id: int | None = None
@@ -414,6 +415,8 @@ class Store:
                         delivery_id, owner = candidates[0]
                 if not r.get("email"):
                     subscriber_id = owner  # no address given: the subscriber the message went to
+                if delivery_id is not None:
+                    went.setdefault(delivery_id, (r["at"], "failed" if r["type"] == "failed" else "sent"))
                 # store the event unless this provider already sent it
                 result = conn.execute(
                     self._insert(events).values(
@@ -436,6 +439,14 @@ class Store:
                     to_suppress.setdefault("bounced", set()).add(subscriber_id)
                 if subscriber_id is not None and r["type"] == "unsubscribed":
                     to_suppress.setdefault("unsubscribed", set()).add(subscriber_id)
+            for delivery_id, (at, status) in went.items():
+                # settle a delivery of unknown outcome (its answer was lost, or its worker died):
+                # an event about it is the provider's word that it took the message (and, for a
+                # 'failed' event, dropped it)
+                conn.execute(deliveries.update().where(deliveries.c.id == delivery_id,
+                                                       deliveries.c.status == "sending")
+                             .values(status=status, sent_at=at if status == "sent" else None,
+                                     error=f"outcome was unknown; the provider's events show it {status}"))
             suppressed = 0
             for reason, ids in to_suppress.items():
                 if reason == "unsubscribed":  # the provider's own unsubscribe link: honour it, no block
@@ -583,6 +594,19 @@ class Store:
         self._generic_plans(conn)
         rows = conn.execute(query).all()  # fetched at once: row by row cost as much again
         return [DueEnrolment(*row[:5], BatchSubscriber(row[1], *row[5:10])) for row in rows]
+
+    def still_due(self, conn: sa.Connection, enrolment_ids: Sequence[int]) -> set[int]:
+        """Of these enrolments, those still active, of active subscribers in active campaigns:
+        on SQLite, where `claim_due` locks nothing, what changed since it read them."""
+        if not enrolment_ids:
+            return set()
+        # claimed enrolments that nobody stopped, unsubscribed or paused meanwhile
+        return set(conn.execute(
+            sa.select(enrolments.c.id)
+            .join(campaigns, campaigns.c.id == enrolments.c.campaign_id)
+            .join(subscribers, subscribers.c.id == enrolments.c.subscriber_id)
+            .where(enrolments.c.id.in_(enrolment_ids), enrolments.c.status == "active",
+                   campaigns.c.status == "active", subscribers.c.status == "active")).scalars())
 
     def _generic_plans(self, conn: sa.Connection) -> None:
         """For the rest of this transaction, plan statements without looking at their values.
@@ -782,19 +806,17 @@ class Store:
                 .order_by(newsletters.c.next_run_at)
             ).all()
 
-    def subscriber_zones(self, default: str) -> list[str]:
+    def subscriber_zones(self, default: str, segment: str | None = None) -> list[str]:
         with self.engine.connect() as conn:
-            # the time zones active subscribers live in
+            # the time zones active subscribers (of a segment) live in
             zone = sa.func.coalesce(subscribers.c.timezone, default)
-            return list(conn.execute(sa.select(zone).where(subscribers.c.status == "active")
+            return list(conn.execute(sa.select(zone).where(*self._segment(segment))
                                      .distinct()).scalars())
 
-    def _audience(self, campaign_id: int, key: str, segment: str | None) -> list[Any]:  # conditions
-        """Active subscribers of a segment who have no delivery of this issue yet."""
-        delivered = sa.exists().where(
-            deliveries.c.subscriber_id == subscribers.c.id, deliveries.c.campaign_id == campaign_id,
-            deliveries.c.lesson_key == key, deliveries.c.status != "queued")
-        conditions = [subscribers.c.status == "active", ~delivered]
+    def _segment(self, segment: str | None) -> list[Any]:  # conditions
+        """Who a newsletter is for: active subscribers, with the segment's tag if it has one.
+        Scheduling counts, and sending claims, by this one definition."""
+        conditions = [subscribers.c.status == "active"]
         if segment:
             if self.dialect == "postgresql":
                 conditions.append(sa.cast(subscribers.c.tags, postgresql.JSONB).contains([segment]))
@@ -802,6 +824,53 @@ class Store:
                 tags = sa.func.json_each(subscribers.c.tags).table_valued("value")
                 conditions.append(sa.exists().select_from(tags).where(tags.c.value == segment))
         return conditions
+
+    def _audience(self, campaign_id: int, key: str, segment: str | None) -> list[Any]:  # conditions
+        """Active subscribers of a segment who have no delivery of this issue yet."""
+        delivered = sa.exists().where(
+            deliveries.c.subscriber_id == subscribers.c.id, deliveries.c.campaign_id == campaign_id,
+            deliveries.c.lesson_key == key, deliveries.c.status != "queued")
+        return [*self._segment(segment), ~delivered]
+
+    def segment_size(self, segment: str | None) -> int:
+        """How many subscribers a newsletter to `segment` (None: everyone) would reach now."""
+        with self.engine.connect() as conn:
+            # count the active subscribers of a segment
+            return int(conn.execute(sa.select(sa.func.count()).select_from(subscribers)
+                                    .where(*self._segment(segment))).scalar() or 0)
+
+    def tags_in_use(self) -> list[str]:
+        """The tags active subscribers carry, sorted: what a segment can be."""
+        with self.engine.connect() as conn:
+            # the distinct tags of active subscribers
+            if self.dialect == "postgresql":
+                query = sa.text("SELECT DISTINCT jsonb_array_elements_text(CAST(tags AS jsonb)) "
+                                "FROM subscribers WHERE status = 'active'")
+            else:
+                query = sa.text("SELECT DISTINCT j.value FROM subscribers, json_each(subscribers.tags) AS j "
+                                "WHERE subscribers.status = 'active'")
+            return sorted(str(t) for t in conn.execute(query).scalars())
+
+    def issue_delivery_count(self, campaign_id: int, key: str) -> int:
+        """How many delivery rows an issue has, whatever their outcome."""
+        with self.engine.connect() as conn:
+            # the deliveries of one newsletter issue
+            return int(conn.execute(sa.select(sa.func.count()).select_from(deliveries).where(
+                deliveries.c.campaign_id == campaign_id, deliveries.c.lesson_key == key)).scalar() or 0)
+
+    def adopt_issue_deliveries(self, conn: sa.Connection, campaign_id: int, old_key: str, key: str,
+                               since: datetime) -> int:
+        """Give deliveries claimed under `old_key` at or after `since` the key `key`, unless the
+        subscriber already has one under `key`. Run in the claiming transaction, so that on
+        PostgreSQL a worker claiming beside another waits for its renames and then sees them."""
+        taken = deliveries.alias("taken")
+        # rename an issue's deliveries from the key they were claimed under to its key
+        return conn.execute(deliveries.update().where(
+            deliveries.c.campaign_id == campaign_id, deliveries.c.lesson_key == old_key,
+            deliveries.c.claimed_at >= since,
+            ~sa.exists().where(taken.c.subscriber_id == deliveries.c.subscriber_id,
+                               taken.c.campaign_id == campaign_id, taken.c.lesson_key == key),
+        ).values(lesson_key=key)).rowcount
 
     def claim_newsletter(self, conn: sa.Connection, campaign_id: int, key: str, segment: str | None,
                          zones: list[str] | None, default_zone: str, now: datetime, limit: int

@@ -36,3 +36,28 @@ def unknown_outcomes_per_campaign(store: Store, now: datetime) -> dict[int, int]
         rows = conn.execute(sa.select(deliveries.c.campaign_id, sa.func.count())
                             .where(unknown_outcome(now)).group_by(deliveries.c.campaign_id)).all()
     return {campaign_id: n for campaign_id, n in rows}
+
+
+def would_enrol(store: Store, slug: str, emails: list[str] | None, sample: int = 5
+                ) -> tuple[int, list[str], int]:
+    """`drip enrol --dry-run`: (how many would be enrolled, the first `sample` of their
+    addresses, how many are enrolled already). The rule is `Engine.enrol`'s: active
+    subscribers (only those of `emails` when given) with no enrolment in the campaign yet."""
+    from sender.store.schema import campaigns, enrolments, subscribers
+
+    enrolled = (sa.select(enrolments.c.subscriber_id)
+                .join(campaigns, campaigns.c.id == enrolments.c.campaign_id)
+                .where(campaigns.c.slug == slug))
+    chosen = subscribers.c.status == "active"
+    if emails is not None:
+        chosen = sa.and_(chosen, subscribers.c.email.in_(emails))
+    new = sa.and_(chosen, subscribers.c.id.not_in(enrolled))
+    with store.engine.connect() as conn:
+        # active subscribers not yet enrolled in the campaign: how many, and the first few
+        count = conn.execute(sa.select(sa.func.count()).select_from(subscribers).where(new)).scalar_one()
+        first = conn.execute(sa.select(subscribers.c.email).where(new)
+                             .order_by(subscribers.c.id).limit(sample)).scalars().all()
+        # of those chosen, the ones enrolled already
+        already = conn.execute(sa.select(sa.func.count()).select_from(subscribers)
+                               .where(chosen, subscribers.c.id.in_(enrolled))).scalar_one()
+    return count, list(first), already

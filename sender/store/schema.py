@@ -154,3 +154,25 @@ newsletters = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_newsletters_due", "status", "next_run_at"),
 )
+
+# Counters for the web app's limits (confirmation emails per address and per client),
+# in the store so every `drip serve` process shares them. Keyed by an HMAC of the address
+# or client, never the address itself; a row past window_ends_at counts as absent.
+send_limits = sa.Table(
+    "send_limits", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("window_ends_at", UTCDateTime, nullable=False),
+    sa.Index("ix_send_limits_window", "window_ends_at"),  # pruning expired rows
+)
+
+# Console logins, so logging out ends a session on the server: the cookie names a row
+# (by the SHA-256 of its random id) and a cookie whose row is gone is refused.
+console_sessions = sa.Table(
+    "console_sessions", metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("user", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Index("ix_console_sessions_expires", "expires_at"),
+)

@@ -2,7 +2,8 @@
 the local preview and the staff console, as Flask blueprints over one Engine.
 
 `drip serve` runs it with waitress next to the scheduler; `drip preview` runs
-it on 127.0.0.1 for staff. Pages are server-rendered Jinja (autoescaped).
+it on 127.0.0.1 for staff. Pages are server-rendered Jinja (autoescaped). Every
+response gets the security headers of `sender.web.security`.
 """
 
 from __future__ import annotations
@@ -35,11 +36,19 @@ def drip() -> WebContext:
 
 
 def create_app(engine: Engine, *, public: bool = True, preview: bool = False, console: bool = True,
-               **context: Any) -> Flask:
-    """`context`: WebContext fields to override (tests: env, fetch_certificate, http_get)."""
+               preview_address: tuple[str, int | None] | None = None, **context: Any) -> Flask:
+    """`preview_address`: (host, port) `drip preview` listens on; with `preview`, requests
+    for any other Host are refused (port None: any port of those names).
+    `context`: WebContext fields to override (tests: env, fetch_certificate, http_get)."""
+    from sender.web import security
+
     app = Flask(__name__)
     app.extensions["drip"] = WebContext(engine, **context)
     app.config["MAX_CONTENT_LENGTH"] = 5 * 1024 * 1024  # webhooks batch events; nothing legit is bigger
+    security.init_app(app)
+    if preview:
+        # The whole app, not only /preview: its subscribe form sends through the real provider too.
+        security.only_hosts(app, *(preview_address or ("127.0.0.1", None)))
     if public:
         from sender.web import public as public_pages
         from sender.web import webhooks

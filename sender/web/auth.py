@@ -8,6 +8,9 @@ environment, a signed session cookie, CSRF tokens and a lockout delay.
   request came over https (or `base_url` is https, i.e. behind a TLS proxy). It
   carries a fingerprint of the password hash, so changing the password logs
   every session out, and it expires 12 hours after login whatever happens.
+- The cookie also names a session row in the store (`sender.store.web`), checked on
+  every request: logging out deletes the row, so a copy of the cookie taken before
+  is refused afterwards, by every process of `drip serve`.
 - Every POST carries a per-session CSRF token (`csrf_token()` in templates),
   compared in constant time; SameSite=Lax is the second fence.
 - Wrong passwords are counted per client address and per user name; past a
@@ -25,12 +28,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, Request, abort, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from sender.store import web as web_store
 
 SESSION_COOKIE = "drip_console"
 SESSION_LIFETIME = timedelta(hours=12)
@@ -105,17 +110,26 @@ def csrf_ok(req: Request) -> bool:
 # -- login state -----------------------------------------------------------------------
 
 
+def _store() -> Any:
+    from sender.web import drip
+
+    return drip().engine.store
+
+
 def current_user(settings: Any, secret_key: str) -> str | None:
     """The logged-in user name, or None (and a stale session is cleared)."""
     user, started, fingerprint = session.get("user"), session.get("login_at"), session.get("pw")
+    session_id = session.get("sid")
     if not isinstance(user, str) or not isinstance(started, (int, float)):
         return None
     password_hash = settings.admin_password_hash
     fresh = time.time() - started < SESSION_LIFETIME.total_seconds()
     if (password_hash and fresh and user == settings.admin_user
-            and hmac.compare_digest(str(fingerprint), _fingerprint(secret_key, password_hash))):
+            and hmac.compare_digest(str(fingerprint), _fingerprint(secret_key, password_hash))
+            and isinstance(session_id, str)
+            and web_store.session_user(_store(), session_id, datetime.now(UTC)) == user):
         return user
-    session.clear()  # expired, or the password changed since: log in again
+    session.clear()  # expired, logged out, or the password changed since: log in again
     return None
 
 
@@ -125,10 +139,15 @@ def log_in(user: str, settings: Any, secret_key: str) -> None:
     session.permanent = True
     session.update(user=user, login_at=int(time.time()),
                    pw=_fingerprint(secret_key, settings.admin_password_hash),
+                   sid=web_store.open_session(_store(), user, datetime.now(UTC), SESSION_LIFETIME),
                    csrf=secrets.token_urlsafe(32))
 
 
 def log_out() -> None:
+    """End the session here and on the server: its cookie, even copied, is refused from now on."""
+    session_id = session.get("sid")
+    if isinstance(session_id, str):
+        web_store.close_session(_store(), session_id)
     session.clear()
 
 

@@ -50,6 +50,7 @@ from flask import (
     url_for,
 )
 
+from sender import optin
 from sender.campaign import (
     SCHEDULE_KEYS,
     SETTINGS_FILE,
@@ -60,7 +61,6 @@ from sender.campaign import (
     Lesson,
     campaign_dirs,
     load_campaign,
-    load_lesson,
 )
 from sender.errors import DripError
 from sender.lesson_fields import before_enrolling
@@ -76,7 +76,7 @@ from sender.subscribers import (
     export_csv,
     import_csv,
 )
-from sender.web import auth, charts, drip
+from sender.web import auth, charts, drip, security
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 log = logging.getLogger(__name__)
@@ -253,11 +253,11 @@ def _guard() -> werkzeug.Response | tuple[str, int] | None:
     return None
 
 
+security.page_policy(bp, CSP)  # the app-wide hook sends it, with nosniff and Referrer-Policy
+
+
 @bp.after_request
 def _headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"  # pages hold personal data
     return response
 
@@ -786,15 +786,16 @@ def _newsletter_source() -> str:
 def _preview_newsletter(source: str) -> dict[str, str]:
     """The newsletter rendered for a sample subscriber, as `drip tick` would render it."""
     from sender.messages import compose
+    from sender.newsletters import issue_lesson
     from sender.sample import sample_subscriber
 
     engine = drip().engine
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "preview.md"
         path.write_text(source, encoding="utf-8")
-        lesson = load_lesson(path, 1)
+        lesson = issue_lesson(path, "issue-preview")  # as the tick builds it: one greeting
         campaign = Campaign(slug="newsletter-preview", path=Path(tmp), title=lesson.subject,
-                            lessons=(dataclasses.replace(lesson, key="issue-preview"),))
+                            lessons=(lesson,))
         subscriber = sample_subscriber("alex@example.com", "Alex Sample", engine.settings.default_timezone)
         message = compose(settings=engine.settings, renderer=engine.renderer,
                           compiled=engine.renderer.compile(campaign, campaign.lessons[0], "newsletter"),
@@ -804,10 +805,16 @@ def _preview_newsletter(source: str) -> dict[str, str]:
 
 
 def _newsletters_page(status: int = 200, **context: Any) -> tuple[str, int]:
+    from sender.newsletters import issue_key, legacy_issue_key
+
     engine = drip().engine
     delivered, _ = _snapshot("deliveries")
-    rows = [{"row": n, "sent": delivered.get((n.campaign_id, f"issue-{n.wall_time}"), {}).get("sent", 0)}
-            for n in queries.newsletters_page(engine.store)]
+
+    def sent(n: Any) -> int:  # under its own key, or (sent before keys had the row id) the old one
+        return (delivered.get((n.campaign_id, issue_key(n)), {}).get("sent", 0)
+                or delivered.get((n.campaign_id, legacy_issue_key(n.wall_time)), {}).get("sent", 0))
+
+    rows = [{"row": n, "sent": sent(n)} for n in queries.newsletters_page(engine.store)]
     form = {"timezone": engine.settings.default_timezone, **context.pop("form", {})}
     return _page("console_newsletters.html", status, title="Newsletters", newsletters=rows, form=form,
                  **context)
@@ -821,12 +828,12 @@ def newsletters() -> tuple[str, int]:
 @bp.post("/newsletters")
 def newsletter_compose() -> werkzeug.Response | tuple[str, int]:
     """Preview, or save the Markdown under newsletters_dir and schedule it
-    (`drip newsletter schedule FILE --at … [--local] [--segment] [--cron] [--timezone]`)."""
+    (`drip newsletter schedule FILE --at … [--now] [--local] [--segment] [--cron] [--timezone]`)."""
     from sender.newsletters import schedule_newsletter
 
     engine = drip().engine
     form = {k: request.form.get(k, "") for k in ("subject", "preheader", "body", "at", "timezone", "segment",
-                                                   "cron", "local")}
+                                                   "cron", "local", "now")}
     try:
         source = _newsletter_source()
         if request.form.get("action") == "preview":
@@ -842,20 +849,22 @@ def newsletter_compose() -> werkzeug.Response | tuple[str, int]:
             path, n = folder / f"{stem}-{n}.md", n + 1
         path.write_text(source, encoding="utf-8")
         try:
-            newsletter_id = schedule_newsletter(
+            done = schedule_newsletter(
                 engine.store, path, at=form["at"] or None, cron=form["cron"].strip() or None,
                 local=bool(form["local"]), segment=form["segment"].strip() or None,
-                timezone=form["timezone"].strip() or engine.settings.default_timezone, now=engine.clock())
+                timezone=form["timezone"].strip() or engine.settings.default_timezone, now=engine.clock(),
+                send_now=bool(form["now"]), default_zone=engine.settings.default_timezone,
+                past_hint="tick “Send now” to send it at the next tick anyway")
         except (DripError, ValueError):
             path.unlink(missing_ok=True)
             raise
     except (DripError, ValueError, yaml.YAMLError) as exc:
         return _newsletters_page(400, form=form, error=str(exc))
-    row = queries.newsletter_by_id(engine.store, newsletter_id)
-    assert row is not None, f"newsletter {newsletter_id} vanished right after scheduling"
+    row = queries.newsletter_by_id(engine.store, done.id)
+    assert row is not None, f"newsletter {done.id} vanished right after scheduling"
     where = "each subscriber's local time" if row.local else row.timezone
-    flash(f"Scheduled newsletter {newsletter_id} ({row.title!r}) for {row.wall_time} {where}"
-          + (f", then {row.cron}" if row.cron else "") + f"; saved as {path.name}.")
+    flash(f"Scheduled newsletter {done.id} ({row.title!r}) for {row.wall_time} {where}"
+          + (f", then {row.cron}" if row.cron else "") + f", to {done.reach}; saved as {path.name}.")
     return redirect(url_for("console.newsletters"))
 
 
@@ -880,9 +889,10 @@ def subscribers() -> tuple[str, int]:
                                       after=after_id, limit=queries.PAGE_SIZE + 1)
     more = len(rows) > queries.PAGE_SIZE
     rows = rows[:queries.PAGE_SIZE]
+    courses = [p.name for p in campaign_dirs(drip().engine.settings.path("campaigns_dir"))]
     return _page("console_subscribers.html", title="Subscribers", rows=rows, q=q, tag=tag, wanted=status,
                  statuses=STATUSES, counts=queries.subscriber_status_counts(store), after=after_id,
-                 next_after=rows[-1].id if more else None, columns=sorted(KNOWN_COLUMNS))
+                 next_after=rows[-1].id if more else None, columns=sorted(KNOWN_COLUMNS), courses=courses)
 
 
 @bp.post("/subscribers")
@@ -907,8 +917,8 @@ def subscriber_add() -> werkzeug.Response:
 
 @bp.post("/subscribers/import")
 def subscribers_import() -> tuple[str, int]:
-    """`drip subscribers import`, with the same report: accepted, updated, rejected, and
-    each rejected row as FILE:ROW: rejected: REASON."""
+    """`drip subscribers import`, with the same report: new, updated, duplicate, rejected,
+    what became of each column, and each duplicate or rejected row by line."""
     engine = drip().engine
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -919,13 +929,40 @@ def subscribers_import() -> tuple[str, int]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "import.csv"
         upload.save(path)
-        report = import_csv(engine.store, path, now=engine.clock(),
-                            mapping={k: v for k, v in mapping.items() if v},
-                            tags=[t for t in re.split(r"[;,]", request.form.get("tag", "")) if t.strip()],
-                            status="pending" if pending else "active",
-                            consent_source=None if pending else
-                            (request.form.get("consent_source", "").strip() or "import"))
+        try:
+            report = import_csv(engine.store, path, now=engine.clock(),
+                                mapping={k: v for k, v in mapping.items() if v},
+                                encoding=request.form.get("encoding", "").strip() or None,
+                                tags=[t for t in re.split(r"[;,]", request.form.get("tag", "")) if t.strip()],
+                                status="pending" if pending else "active",
+                                consent_source=None if pending else
+                                (request.form.get("consent_source", "").strip() or "import"))
+        except InvalidSubscriber as exc:  # named by the upload's name, not the temporary file's
+            raise DripError(str(exc).replace(str(path), name)) from None
     return _page("console_import.html", title=f"Imported {name}", name=name, report=report)
+
+
+@bp.post("/subscribers/invite")
+def subscribers_invite() -> werkzeug.Response | tuple[str, int]:
+    """`drip subscribers invite`: the first POST shows how many it will mail; the second,
+    carrying that number, sends, unless the number has changed meanwhile."""
+    engine = drip().engine
+    slug = request.form.get("campaign", "").strip() or None
+    tag = request.form.get("tag", "").strip() or None
+    plan = optin.plan_invitation(engine, slug, tag)  # refuses settings unfit for a real provider
+    if not plan.count:
+        flash(f"Nothing to send: {plan.describe()}.")
+        return redirect(url_for("console.subscribers"))
+    expected = request.form.get("expected", "")
+    if expected != str(plan.count):
+        return _page("console_invite.html", title="Send the confirmation email", plan=plan,
+                     slug=plan.campaign.slug, tag=tag or "", changed=expected.isdigit())
+    report = optin.invite(engine, plan)
+    flash(f"{report.summary()} ({plan.describe()}).",
+          "error" if report.failed or report.stopped else "message")
+    for email, error in report.failed[:20]:
+        flash(f"failed: {email}: {error}", "error")
+    return redirect(url_for("console.subscribers"))
 
 
 @bp.get("/subscribers/export.csv")

@@ -12,7 +12,9 @@
 Pages poll the fingerprint and reload, so a save shows within a second. Render
 errors (template, MJML, undefined variable) are shown in the page with their file
 and line, never as a stack trace. Everything shown is autoescaped; the email's own
-HTML is served with a CSP that allows no script and loads in sandboxed iframes.
+HTML is served with a CSP that allows no script and loads in sandboxed iframes of
+the preview's own pages (and nobody else's). The app answers only to its own address
+(`sender.web.security.only_hosts`).
 """
 
 from __future__ import annotations
@@ -39,15 +41,21 @@ from sender.providers.base import OutgoingMessage
 from sender.render import CompiledLesson, html_size_problem, subscriber_context
 from sender.sample import find_lesson, sample_subscriber
 from sender.schedule import WEEKDAYS, Timing, due_after, zone
-from sender.web import drip
+from sender.web import drip, security
 
 bp = Blueprint("preview", __name__, url_prefix="/preview", template_folder="templates")
 
 SYSTEM_EMAILS = {"confirm": "Double opt-in confirmation", "unsubscribed": "You are unsubscribed"}
 # The email's own HTML may hold anything staff pasted into a lesson: no script runs.
 EMAIL_CSP = ("default-src 'none'; img-src * data:; style-src 'unsafe-inline'; base-uri 'none'; "
-             "form-action 'none'")
+             "form-action 'none'; frame-ancestors 'self'")
+# The pages around it: the live-reload script (with its nonce) polls the fingerprint, and
+# the phone and desktop frames show the email's HTML from here.
+PAGE_CSP = ("default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+            "connect-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+            "base-uri 'none'")
 _TOKEN_KEY = "drip_preview_token"
+security.page_policy(bp, PAGE_CSP)
 
 
 @bp.record_once
@@ -257,7 +265,6 @@ def _shown(message: OutgoingMessage, preheader: Any, sample: Sample) -> dict[str
 def _email_response(body: str, mimetype: str = "text/html") -> Response:
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Security-Policy"] = EMAIL_CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -5,26 +5,39 @@ Every link carries an HMAC-signed token (`sender.tokens`) naming the subscriber
 and the course; a tampered or foreign token gets a 400 page and changes
 nothing. State only changes on POST: link scanners in mail filters follow GET
 links, and must neither confirm nor unsubscribe anyone.
+
+Confirmation emails are limited (`CONFIRM_LIMITS`), in the store so that every
+process of `drip serve` counts together: a form posted again and again, or by
+someone flooding a stranger's inbox, sends one email, and the page says so.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
-import secrets
+import math
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
+from sender import optin
 from sender.errors import DripError
-from sender.messages import message_id
-from sender.providers.base import OutgoingMessage
-from sender.render import subscriber_context
+from sender.store import web as web_store
 from sender.subscribers import InvalidSubscriber, add_subscriber, check_timezone, clean_name, normalise_email
-from sender.tokens import sign, verify
+from sender.tokens import verify
 from sender.web import drip
+from sender.web.security import client_address
 
 bp = Blueprint("public", __name__, template_folder="templates")
 log = logging.getLogger(__name__)
+
+# Confirmation emails: (uses, window) per address, and per client (IP address, or IPv6 /64).
+# One per address is enough: the link stays valid, and a person who asks again within the
+# window is told to look for the email already sent. Per client, a household or an office
+# behind one address signs up a few people; a script trying many addresses is stopped.
+CONFIRM_LIMITS = {"address": (1, timedelta(minutes=10)), "client": (10, timedelta(hours=1))}
 
 
 def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -114,14 +127,17 @@ def resubscribe(token: str) -> tuple[str, int]:
 
 
 def _course(slug: str) -> Any:
+    """The campaign of a sign-up page; only a POST writes its row (a GET must not take
+    SQLite's single write lock while a send holds it)."""
+    engine = drip().engine
     try:
-        return drip().engine.load(slug)[1]
+        return engine.load(slug)[1] if request.method == "POST" else engine.read(slug)
     except DripError:
         abort(404)
 
 
 @bp.route("/subscribe/<slug>", methods=["GET", "POST"])
-def subscribe(slug: str) -> tuple[str, int]:
+def subscribe(slug: str) -> tuple[str, int] | Response:
     campaign = _course(slug)
     form = {"course": campaign.title, "lesson_count": len(campaign.lessons),
             "email": request.form.get("email", ""), "name": request.form.get("name", "")}
@@ -140,6 +156,11 @@ def subscribe(slug: str) -> tuple[str, int]:
     except InvalidSubscriber:
         timezone = None  # an odd browser zone: the default zone is better than refusing someone
     now = engine.clock()
+    # Counted for every address before anything is looked up, so the answer is the same
+    # whether or not we know it (or will mail it at all).
+    slots = _confirm_slots(email)
+    if (refused := web_store.take(engine.store, slots, now)) is not None:
+        return _limited(email, refused[0] is slots[0], refused[1] - now)
     subscriber_id, _ = add_subscriber(engine.store, email, now=now, name=clean_name(form["name"]),
                                       timezone=timezone, status="pending", consent_source=None)
     subscriber = engine.store.subscriber(subscriber_id)
@@ -148,32 +169,44 @@ def subscribe(slug: str) -> tuple[str, int]:
     if subscriber.status in ("bounced", "complained") or engine.store.is_suppressed(email):
         return sent
     if not send_confirmation(subscriber, campaign):
+        web_store.give_back(engine.store, slots)  # nothing went: trying again soon must work
         return _message("We couldn't send the email just now",
                         "Nothing is lost: please try again in a few minutes.", 503)
     return sent
 
 
+def _confirm_slots(email: str) -> list[web_store.Slot]:
+    key = drip().engine.signing_key.encode()
+
+    def slot(kind: str, who: str) -> web_store.Slot:
+        # Keyed by an HMAC: the table holds no address, and IPv4 space is too small to hash plainly.
+        digest = hmac.new(key, f"confirm:{kind}:{who}".encode(), hashlib.sha256).hexdigest()
+        limit, window = CONFIRM_LIMITS[kind]
+        return web_store.Slot(digest, limit, window)
+
+    return [slot("address", email), slot("client", client_address())]
+
+
+def _limited(email: str, by_address: bool, wait: timedelta) -> Response:
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    minutes = math.ceil(seconds / 60)
+    when = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    if by_address:  # not an error for the person: the email they want is on its way
+        page, _ = _page("message.html", title="Check your inbox", message=(
+            f"We sent a link to {email} a moment ago. Check your inbox (and the spam folder), "
+            f"or try again in {when}."))
+    else:
+        page, _ = _message("Too many sign-ups just now", "We have sent many confirmation emails to "
+                           f"people on your connection in the last hour. Please try again in {when}.", 429)
+    return Response(page, 429, headers={"Retry-After": str(seconds)})
+
+
 def send_confirmation(subscriber: Any, campaign: Any) -> bool:
-    engine = drip().engine
-    settings = engine.settings
-    token = sign(f"{subscriber.id}:{campaign.slug}", engine.signing_key, "confirm")
-    confirm_url = settings.base_url.rstrip("/") + url_for("public.confirm_page", token=token)
-    html, text = engine.renderer.render_system("confirm", {
-        "subscriber": subscriber_context(subscriber), "campaign_title": campaign.title,
-        "confirm_url": confirm_url})
-    message = OutgoingMessage(
-        to=subscriber.email, from_address=settings.from_address,
-        subject=f"Confirm your subscription to {campaign.title}", html=html, text=text,
-        message_id=message_id(settings, f"confirm:{subscriber.id}:{secrets.token_hex(8)}",
-                              engine.signing_key),
-        date=engine.clock(),
-        headers={"Reply-To": settings.reply_to} if settings.reply_to else {},
-        metadata={"kind": "confirm", "campaign": campaign.slug},
-    )
-    [result] = engine.provider.send_messages([message])
-    if not result.ok:
-        log.warning("confirmation email to subscriber %s failed: %s", subscriber.id, result.error)
-    return result.ok
+    # The same email `drip subscribers invite` sends (sender.optin builds both).
+    ok, error = optin.send_confirmation(drip().engine, subscriber, campaign)
+    if not ok:
+        log.warning("confirmation email to subscriber %s failed: %s", subscriber.id, error)
+    return ok
 
 
 @bp.get("/confirm/<token>", endpoint="confirm_page")

@@ -175,3 +175,36 @@ def test_hash_password_command_prints_a_hash_that_logs_in(tmp_path: Path) -> Non
     assert check_login(S, "admin", "a-long-password-1") and not check_login(S, "admin", "nope")
     short = CliRunner().invoke(app, ["admin", "hash-password", "--stdin"], input="short\n")
     assert short.exit_code == 1
+
+
+def test_a_cookie_copied_before_logout_is_refused_after_it(glute_project: Path, db_url: str) -> None:
+    c = make_console(glute_project, db_url)
+    assert log_in(c.client).status_code == 302
+    copied = c.client.get_cookie("drip_console")
+    assert copied is not None
+    thief = c.app.test_client()
+    thief.set_cookie("drip_console", copied.value)
+    assert thief.get("/console/").status_code == 200
+    phone = c.app.test_client()  # the same admin, logged in elsewhere: a session of its own
+    assert log_in(phone).status_code == 302
+
+    assert c.post("/console/logout").status_code == 302
+    refused = thief.get("/console/subscribers")
+    assert refused.status_code == 302 and refused.headers["Location"].startswith("/console/login")
+    assert thief.post("/console/campaigns/glute-activation/start",
+                      data={"audience": "all", "csrf_token": "anything"}).status_code == 302
+    assert c.engine.store.campaign_by_slug("glute-activation") is None
+    assert phone.get("/console/").status_code == 200
+
+    # Another process of `drip serve` (its own app and connection pool on the same database)
+    # honours the phone's cookie, and forgets it as soon as the phone logs out here.
+    other = make_console(glute_project, db_url)
+    phone_cookie = phone.get_cookie("drip_console")
+    assert phone_cookie is not None
+    elsewhere = other.app.test_client()
+    elsewhere.set_cookie("drip_console", phone_cookie.value)
+    assert elsewhere.get("/console/").status_code == 200
+    with phone.session_transaction() as session:
+        csrf = session["csrf"]
+    assert phone.post("/console/logout", data={"csrf_token": csrf}).status_code == 302
+    assert elsewhere.get("/console/").status_code == 302

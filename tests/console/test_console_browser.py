@@ -50,7 +50,7 @@ def test_staff_run_a_course_from_the_console(glute_project: Path, sqlite_url: st
 
         page.get_by_label("CSV file").set_input_files(str(people))
         page.get_by_role("button", name="Import").click()
-        page.get_by_text("accepted 3, updated 0, rejected 1").wait_for()
+        page.get_by_text("new 3, updated 0, duplicate 0, rejected 1").wait_for()
         assert page.get_by_text("people.csv:5: rejected: email 'not-an-address' is not valid").is_visible()
 
         page.get_by_role("link", name="Campaigns").click()

@@ -296,7 +296,7 @@ def test_subscribers_search_add_import_export(sqlite_console: Console) -> None:
                                                     "map_email": "E-mail", "tag": "webinar"},
                     content_type="multipart/form-data")
     shown = _text(report)
-    assert "accepted 1, updated 1, rejected 1" in shown
+    assert "new 1, updated 1, duplicate 0, rejected 1" in shown
     assert "people.csv:3: rejected: email &#39;nope&#39; is not valid" in shown
     ana = c.engine.store.subscriber_by_email("ana@example.com")
     assert ana.fields == {"city": "Porto"} and ana.tags == ["webinar"] and ana.consent_source == "import"

@@ -162,6 +162,7 @@ def test_lesson_files_and_console_newsletters_are_named_by_one_slugify(sqlite_co
     assert lesson_filename(lesson) == "01-cafe-ete-news.md"
 
     c = sqlite_console
+    add_subscriber(c.engine.store, "ana@example.com", now=c.clock())  # a newsletter to nobody is refused
     answer = c.post("/console/newsletters", {"subject": "Café Été news", "preheader": "", "body": "Hi",
                                              "at": "2026-04-01T09:00", "timezone": "UTC",
                                              "action": "schedule"})

@@ -75,7 +75,7 @@ def test_a_short_answer_leaves_no_message_without_a_result(httpserver: HTTPServe
     serve(httpserver, API, [lambda req, n: Response(json.dumps([{"ErrorCode": 0, "MessageID": "a"}]), 200)])
     with provider(httpserver, fake_time) as p:
         results = p.send_messages([make_message(0), make_message(1)])
-    assert [(r.ok, r.permanent) for r in results] == [(True, False), (False, False)]
+    assert [(r.ok, r.fault) for r in results] == [(True, None), (False, Fault.UNKNOWN)]
 
 
 def test_a_missing_token_is_named_when_the_provider_is_opened() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sender.campaign import CampaignError
 from sender.render import RenderError, ascii_html, markdown_blocks
 from tests.render.helpers import campaign_of, message_for, renderer_of, subscriber
 
@@ -143,9 +144,9 @@ def test_utm_parameters_on_content_links_only(project: Path) -> None:
     assert "utm_" not in unsubscribe and "utm_" not in manage
     assert "utm_medium" not in message_for(renderer, settings, campaign_of(project, "mini"), 1).text
 
-    toml.write_text(toml.read_text() + 'sorce = "typo"\n')
-    with pytest.raises(RenderError, match=r"campaign\.toml: unknown \[utm\] key\(s\): sorce"):
-        message_for(renderer, settings, campaign_of(project, "mini"), 1)
+    toml.write_text(toml.read_text() + 'sorce = "typo"\n')  # refused as the campaign loads, not at render
+    with pytest.raises(CampaignError, match=r"campaign\.toml:\d+: unknown \[utm\] key\(s\): sorce"):
+        campaign_of(project, "mini")
 
 
 def test_no_utm_table_no_tagging(project: Path) -> None:

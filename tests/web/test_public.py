@@ -4,7 +4,11 @@ one-click), preferences, resubscribe, and signed-link checks."""
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -166,3 +170,140 @@ def test_a_suppressed_address_cannot_be_resubscribed_or_signed_up_again(
     assert len(engine.provider.outbox) == before  # no confirmation email to a complainer
     with engine.store.engine.connect() as conn:
         assert conn.execute(sa.select(enrolments.c.status)).scalar() == "stopped"
+
+
+# -- confirmation emails are limited ------------------------------------------------------
+
+
+def test_a_second_confirmation_within_ten_minutes_is_not_sent_and_the_page_says_so(
+        site: tuple[Engine, FlaskClient]) -> None:
+    engine, client = site
+    first = client.post("/subscribe/mini", data={"email": "ana@example.com"})
+    assert first.status_code == 200 and b"We sent you an email" in first.data
+    for attempt in range(14):  # the 15 POSTs of the report; the address spelt differently too
+        email = "ana@example.com" if attempt % 2 else " ANA@Example.com "
+        again = client.post("/subscribe/mini", data={"email": email})
+        page = again.get_data(as_text=True)
+        assert again.status_code == 429, page
+        assert "We sent a link to ana@example.com a moment ago" in page
+        assert "try again in 10 minutes" in page and int(again.headers["Retry-After"]) <= 600
+    assert len(engine.provider.outbox) == 1
+    engine.clock.advance_to(engine.clock() + timedelta(minutes=9, seconds=30))
+    page = client.post("/subscribe/mini", data={"email": "ana@example.com"}).get_data(as_text=True)
+    assert "try again in 1 minute." in page and len(engine.provider.outbox) == 1
+    engine.clock.advance_to(engine.clock() + timedelta(seconds=30))
+    assert client.post("/subscribe/mini", data={"email": "ana@example.com"}).status_code == 200
+    assert [m.to for m in engine.provider.outbox] == ["ana@example.com"] * 2
+
+
+def test_the_limit_answers_the_same_for_an_address_we_would_never_mail(
+        site: tuple[Engine, FlaskClient]) -> None:
+    """The repeat page must not tell a suppressed (or unknown) address from any other."""
+    engine, client = site
+    add_subscriber(engine.store, "gone@example.com", now=engine.clock())
+    engine.store.suppress([engine.store.subscriber_by_email("gone@example.com").id], "complained",
+                          engine.clock())
+    answers = {}
+    for email in ("gone@example.com", "new@example.com"):
+        first = client.post("/subscribe/mini", data={"email": email})
+        second = client.post("/subscribe/mini", data={"email": email})
+        answers[email] = (first.status_code, first.data, second.status_code,
+                          second.get_data(as_text=True).replace(email, "ADDRESS"))
+    assert answers["gone@example.com"] == answers["new@example.com"]
+    assert [m.to for m in engine.provider.outbox] == ["new@example.com"]
+
+
+def test_one_client_gets_ten_confirmations_an_hour_others_are_not_held_up(
+        site: tuple[Engine, FlaskClient]) -> None:
+    engine, client = site
+    here = {"REMOTE_ADDR": "203.0.113.7"}
+    for i in range(10):
+        assert client.post("/subscribe/mini", data={"email": f"p{i}@example.com"},
+                           environ_base=here).status_code == 200
+    refused = client.post("/subscribe/mini", data={"email": "p10@example.com"}, environ_base=here)
+    assert refused.status_code == 429 and "Too many sign-ups just now" in refused.get_data(as_text=True)
+    assert "try again in 60 minutes" in refused.get_data(as_text=True)
+    assert engine.store.subscriber_by_email("p10@example.com") is None  # refused before anything is stored
+    # the same IPv6 /64 is one client; another network is not held up by this one
+    assert client.post("/subscribe/mini", data={"email": "q@example.com"},
+                       environ_base={"REMOTE_ADDR": "2001:db8:1:2::5"}).status_code == 200
+    assert client.post("/subscribe/mini", data={"email": "r@example.com"},
+                       environ_base={"REMOTE_ADDR": "2001:db8:1:2:ffff::9"}).status_code == 200
+    assert len(engine.provider.outbox) == 12
+    engine.clock.advance_to(engine.clock() + timedelta(hours=1))
+    assert client.post("/subscribe/mini", data={"email": "p10@example.com"},
+                       environ_base=here).status_code == 200
+
+
+def test_behind_a_proxy_on_this_machine_each_forwarded_client_counts_alone(
+        site: tuple[Engine, FlaskClient]) -> None:
+    _, client = site
+    for i in range(10):  # the proxy (a loopback peer) names the client it saw last in the header
+        client.post("/subscribe/mini", data={"email": f"p{i}@example.com"},
+                    headers={"X-Forwarded-For": "6.6.6.6, 198.51.100.1"})
+    assert client.post("/subscribe/mini", data={"email": "x@example.com"},
+                       headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 429
+    assert client.post("/subscribe/mini", data={"email": "y@example.com"},
+                       headers={"X-Forwarded-For": "198.51.100.2"}).status_code == 200
+    # a client that is not on this machine can't pick its own address with the header
+    spoofing = {"REMOTE_ADDR": "192.0.2.50"}
+    for i in range(10):
+        client.post("/subscribe/mini", data={"email": f"s{i}@example.com"}, environ_base=spoofing,
+                    headers={"X-Forwarded-For": f"10.0.0.{i}"})
+    assert client.post("/subscribe/mini", data={"email": "s10@example.com"}, environ_base=spoofing,
+                       headers={"X-Forwarded-For": "10.9.9.9"}).status_code == 429
+
+
+def test_every_process_counts_in_the_same_store(project: Path, db_url: str) -> None:
+    """Two apps on two connection pools to one database: what `drip serve` processes are."""
+    first, _ = make_engine(project, db_url)
+    second, _ = make_engine(project, db_url)
+    assert create_app(first).test_client().post("/subscribe/mini", data={"email": "ana@example.com"}
+                                                ).status_code == 200
+    assert create_app(second).test_client().post("/subscribe/mini", data={"email": "ana@example.com"}
+                                                 ).status_code == 429
+    assert len(first.provider.outbox) == 1  # (one shared memory mailbox)
+
+
+def test_many_posts_at_once_send_one_confirmation(project: Path, db_url: str) -> None:
+    engine, _ = make_engine(project, db_url)
+    apps = [create_app(make_engine(project, db_url)[0]) for _ in range(6)]
+    start = threading.Barrier(len(apps))
+
+    def post(app: Any) -> int:
+        start.wait(timeout=60)
+        return app.test_client().post("/subscribe/mini", data={"email": "ana@example.com"}).status_code
+
+    with ThreadPoolExecutor(len(apps)) as pool:
+        codes = sorted(pool.map(post, apps))
+    assert codes == [200] + [429] * (len(apps) - 1)
+    assert len(engine.provider.outbox) == 1
+
+
+def test_a_confirmation_the_provider_refused_does_not_count(project: Path, db_url: str) -> None:
+    class Flaky(MemoryProvider):
+        down = True
+
+        def send_messages(self, messages):  # type: ignore[no-untyped-def]
+            if self.down:
+                return [SendResult(m, ok=False, error="503 from provider") for m in messages]
+            return super().send_messages(messages)
+
+    provider = Flaky("memory://flaky")
+    provider.outbox.clear()
+    engine, _ = make_engine(project, db_url, provider=provider)
+    client = create_app(engine).test_client()
+    assert client.post("/subscribe/mini", data={"email": "ken@example.com"}).status_code == 503
+    provider.down = False
+    answer = client.post("/subscribe/mini", data={"email": "ken@example.com"})  # "try again": it works
+    assert answer.status_code == 200 and len(provider.outbox) == 1
+    again = client.post("/subscribe/mini", data={"email": "ken@example.com"})
+    assert again.status_code == 429  # a confirmation that went does count
+
+
+def test_the_sign_up_page_writes_nothing_until_the_form_is_posted(site: tuple[Engine, FlaskClient]) -> None:
+    # A GET must not take SQLite's one write lock: a send may be holding it.
+    engine, client = site
+    assert client.get("/subscribe/mini").status_code == 200
+    assert engine.store.campaign_by_slug("mini") is None
+    assert client.get("/subscribe/no-such-course").status_code == 404
