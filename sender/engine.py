@@ -47,6 +47,8 @@ PAUSE_AFTER_FAILED_BATCHES = 3
 # sent. A provider retrying through an outage can take minutes; an unsubscribe of someone
 # in the claimed batch must not wait that long, so the claim lets go and starts again.
 HOLD_CLAIM_SECONDS = 5.0
+# Deliveries of unknown outcome looked up in the provider's log per tick (one request each).
+SETTLE_PER_TICK = 50
 # Claims made at once on PostgreSQL: while the server runs one claim's statements, Python
 # plans and renders the other.
 CLAIMS_AHEAD = 2
@@ -61,6 +63,7 @@ class TickReport:
     retrying: int = 0  # the provider failed for now; the lesson is queued again
     held: int = 0  # the subscriber lacks a field the lesson needs; tried again later
     unknown: int = 0  # the provider may have accepted it; left 'sending', never resent blindly
+    settled: int = 0  # earlier unknown outcomes found in the provider's log: sent
     kept: int = 0  # queued in a campaign paused for its content or the provider account
     deferred: int = 0  # late, outside the send window: moved to the next window
     suppressed: int = 0  # addresses the provider refused, never mailed again
@@ -86,6 +89,7 @@ class TickReport:
         parts += [f"{name} {n}" for name, n in (
             ("retrying", self.retrying), ("held for missing subscriber data", self.held),
             ("outcome unknown (the provider's answer was lost)", self.unknown),
+            ("unknown outcomes found sent in the provider's log", self.settled),
             ("kept queued in paused campaigns", self.kept), ("deferred to the next window", self.deferred),
             ("completed the course", self.completed), ("addresses suppressed", self.suppressed)) if n]
         if self.resumed:
@@ -109,6 +113,17 @@ class Engine:
         self.hold_claim_seconds = HOLD_CLAIM_SECONDS
         self._field_names: set[str] | None = None  # read once a tick, only when a field is missing
         self.stopping = threading.Event()  # set by `stop`: claim nothing more
+
+    def _settle_unknown(self) -> int:
+        """Ask the provider's message log, where it has one, about deliveries whose outcome is
+        unknown (a lost answer, a stopped worker); those it took are recorded as sent."""
+        if type(self.provider).find_sent is Provider.find_sent:
+            return 0
+        from sender.store.reports import settle_as_sent, unknown_delivery_ids
+
+        now = self.clock()
+        ids = unknown_delivery_ids(self.store, now, SETTLE_PER_TICK)
+        return settle_as_sent(self.store, self.provider.find_sent(ids), now) if ids else 0
 
     def stop(self) -> None:
         """Stop sending soon and cleanly, from any thread (a signal handler): a tick claims
@@ -228,6 +243,7 @@ class Engine:
         from sender.newsletters import send_due_newsletters
 
         report.resumed = self.store.resume_rested_campaigns(self.clock())
+        report.settled = self._settle_unknown()
         send_due_newsletters(self, report, max_batches)
         postgres = self.store.dialect == "postgresql"
         ahead = CLAIMS_AHEAD if postgres else 1

@@ -120,6 +120,12 @@ class Provider:
     def send_messages(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         raise NotImplementedError
 
+    def find_sent(self, delivery_ids: Sequence[int]) -> dict[int, str]:
+        """The provider's own record of which of these deliveries (our "delivery" metadata)
+        it took: delivery id -> its message id. Used to settle outcomes that are unknown; a
+        provider with no message log to ask finds nothing."""
+        return {}
+
     def __enter__(self) -> Self:
         self.open()
         return self

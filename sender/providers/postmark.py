@@ -25,9 +25,19 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import requests
+
 from sender.outcomes import Fault
 from sender.providers.base import OutgoingMessage, SendResult
-from sender.providers.http import HttpProvider, HttpRequest, Reply, custom_headers, encode_json, reply_to
+from sender.providers.http import (
+    CONNECT_TIMEOUT,
+    HttpProvider,
+    HttpRequest,
+    Reply,
+    custom_headers,
+    encode_json,
+    reply_to,
+)
 
 INACTIVE_RECIPIENT = 406
 INVALID_REQUEST = 300
@@ -81,6 +91,28 @@ class PostmarkProvider(HttpProvider):
         if (address := reply_to(m)) is not None:
             body["ReplyTo"] = address
         return body
+
+    def find_sent(self, delivery_ids: Sequence[int]) -> dict[int, str]:
+        """Postmark's outbound message search, filtered by our metadata (`metadata_delivery`);
+        it keeps messages for the server's retention period (45 days by default)."""
+        if self._session is None:
+            self.open()
+        assert self._session is not None
+        found = {}
+        for delivery_id in delivery_ids:
+            if self.interrupted.is_set():
+                break
+            try:
+                answer = self._session.get(
+                    f"{self.options.endpoint}/messages/outbound", headers=self.auth_headers(),
+                    params={"count": "1", "offset": "0", "metadata_delivery": str(delivery_id)},
+                    timeout=(CONNECT_TIMEOUT, self.options.timeout))
+                messages = answer.json().get("Messages") or [] if answer.ok else []
+            except (requests.RequestException, ValueError, AttributeError):
+                break  # the log cannot be asked now: the next tick tries again
+            if messages and messages[0].get("MessageID"):
+                found[delivery_id] = str(messages[0]["MessageID"])
+        return found
 
     def read_results(self, batch: Sequence[OutgoingMessage], reply: Reply) -> list[SendResult]:
         return [self._result(m, entry) for m, entry in zip(batch, reply.json(), strict=False)]

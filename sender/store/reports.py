@@ -61,3 +61,24 @@ def would_enrol(store: Store, slug: str, emails: list[str] | None, sample: int =
         already = conn.execute(sa.select(sa.func.count()).select_from(subscribers)
                                .where(chosen, subscribers.c.id.in_(enrolled))).scalar_one()
     return count, list(first), already
+
+
+def unknown_delivery_ids(store: Store, now: datetime, limit: int) -> list[int]:
+    """Up to `limit` deliveries of unknown outcome, oldest claim first."""
+    with store.engine.connect() as conn:
+        # deliveries of unknown outcome to look up in the provider's log
+        return list(conn.execute(sa.select(deliveries.c.id).where(unknown_outcome(now))
+                                 .order_by(deliveries.c.claimed_at).limit(limit)).scalars())
+
+
+def settle_as_sent(store: Store, found: dict[int, str], now: datetime) -> int:
+    """Record deliveries of unknown outcome that the provider's own log shows it took."""
+    settled = 0
+    with store.begin() as conn:
+        for delivery_id, provider_message_id in found.items():
+            # a delivery of unknown outcome the provider has a record of
+            settled += conn.execute(
+                deliveries.update().where(deliveries.c.id == delivery_id, deliveries.c.status == "sending")
+                .values(status="sent", sent_at=now, provider_message_id=provider_message_id,
+                        error="outcome was unknown; found in the provider's message log")).rowcount
+    return settled

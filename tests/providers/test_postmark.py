@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from sender.outcomes import Fault
 from sender.providers.base import ProviderError
 from sender.providers.postmark import PostmarkProvider
+from sender.store.schema import deliveries
+from sender.subscribers import add_subscriber
 from tests.providers.conftest import ENV, FAKE_APIS, FakeTime, endpoint_url, make_message, serve
+from tests.test_engine import make_engine
 
 API = FAKE_APIS["postmark"]
 
@@ -82,3 +88,34 @@ def test_a_missing_token_is_named_when_the_provider_is_opened() -> None:
     p = PostmarkProvider("postmark://", environ={})
     with pytest.raises(ProviderError, match="POSTMARK_SERVER_TOKEN"):
         p.open()
+
+
+def test_unknown_outcomes_are_settled_from_postmarks_message_log(project: Path, sqlite_url: str,
+                                                                 httpserver: HTTPServer) -> None:
+    # Two deliveries whose answers were lost 20 minutes ago; Postmark's log has one of them.
+    def search(req: Request) -> Response:
+        assert req.headers["X-Postmark-Server-Token"] == ENV["POSTMARK_SERVER_TOKEN"]
+        assert (req.args["count"], req.args["offset"]) == ("1", "0")
+        found = req.args["metadata_delivery"] == str(ids[0])
+        messages = [{"MessageID": "pm-found", "Metadata": {"delivery": req.args["metadata_delivery"]}}]
+        return Response(json.dumps({"TotalCount": int(found), "Messages": messages if found else []}),
+                        200, content_type="application/json")
+
+    httpserver.expect_request("/messages/outbound", method="GET").respond_with_handler(search)
+    with PostmarkProvider(endpoint_url(API, httpserver), environ=ENV) as provider:
+        engine, clock = make_engine(project, sqlite_url, provider)
+        for email in ("a@example.com", "b@example.com"):
+            add_subscriber(engine.store, email, now=clock(), timezone="UTC")
+        with engine.store.begin() as conn:
+            cid = engine.store.ensure_campaign("mini", title="Mini", now=clock(), conn=conn)
+            ids = [conn.execute(deliveries.insert().values(
+                subscriber_id=s.id, campaign_id=cid, lesson_key="01-start", position=1, status="sending",
+                claimed_at=clock() - timedelta(minutes=20))).inserted_primary_key[0]
+                for s in engine.store.subscribers()]
+        report = engine.tick()
+    assert report.settled == 1
+    with engine.store.engine.connect() as conn:
+        rows = dict(conn.execute(sa.select(deliveries.c.id, deliveries.c.status)).all())
+        found = conn.execute(sa.select(deliveries.c.provider_message_id)
+                             .where(deliveries.c.id == ids[0])).scalar()
+    assert (rows, found) == ({ids[0]: "sent", ids[1]: "sending"}, "pm-found")
