@@ -667,8 +667,21 @@ def enrol(
 
 
 @app.command()
-def tick() -> None:
+def tick(
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Say who would get which lesson now; send nothing.")] = False,
+) -> None:
     """Send every lesson that is due now; exits 1 if anything failed, was held or paused."""
+    if dry_run:
+        due, waiting = engine().due_now()
+        console().print(f"would send {len(due):,} lesson(s) now"
+                        + (f"; {waiting:,} more are due but wait for their send window" if waiting else "")
+                        + "; dry run: nothing sent")
+        for email, slug, lesson in due[:20]:
+            console().print(f"  {email}: {slug}/{lesson}")
+        if len(due) > 20:
+            console().print(f"  and {len(due) - 20:,} more")
+        return
     eng = engine(sending=True)
     with _stopping_cleanly(eng, unwind=False):  # the tick runs here: let it wind down itself
         report = eng.tick()

@@ -114,6 +114,22 @@ class Engine:
         self._field_names: set[str] | None = None  # read once a tick, only when a field is missing
         self.stopping = threading.Event()  # set by `stop`: claim nothing more
 
+    def due_now(self, limit: int = 10_000) -> tuple[list[tuple[str, str, str]], int]:
+        """What a tick would send now, writing nothing: (subscriber email, campaign, lesson)
+        of each due lesson, up to `limit`, and how many would wait for their next window."""
+        counts = TickReport()
+        with self.store.engine.connect() as conn, conn.begin() as tx:
+            claimable = self.store.claim_due(conn, self.clock(), limit)
+            try:
+                plan = self._plan(conn, claimable, self.clock(), counts) if claimable else None
+            except _ClaimAgain:  # a tick would pause it; a dry run only says so
+                raise CampaignError("a campaign with lessons due cannot be read: `drip lint` it") from None
+            finally:
+                tx.rollback()
+        planned = plan.planned if plan else []
+        return ([(sub.email, self._campaign(d.campaign_id).slug, lesson.key) for d, lesson, sub in planned],
+                counts.deferred)
+
     def _settle_unknown(self) -> int:
         """Ask the provider's message log, where it has one, about deliveries whose outcome is
         unknown (a lost answer, a stopped worker); those it took are recorded as sent."""

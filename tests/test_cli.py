@@ -157,3 +157,16 @@ def test_enrol_lints_first_and_says_who_lacks_a_field(project: Path) -> None:
     refused = drip("enrol", "mini", cwd=project)
     assert refused.returncode == 1 and refused.stderr.startswith(
         "error: mini is not ready to enrol anyone (`drip lint mini`):\n")
+
+
+def test_tick_dry_run_says_who_would_get_what_and_sends_nothing(project: Path) -> None:
+    (project / "dripcourse.toml").write_text('send_window = "00:00-23:59"\n')
+    for email in ("ana@example.com", "ben@example.com"):
+        assert drip("subscribers", "add", email, "--timezone", "UTC", cwd=project).returncode == 0
+    assert drip("enrol", "mini", cwd=project).returncode == 0
+    dry = drip("tick", "--dry-run", cwd=project)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines() == ["would send 2 lesson(s) now; dry run: nothing sent",
+                                       "  ana@example.com: mini/01-start", "  ben@example.com: mini/01-start"]
+    assert not (project / "outbox").exists() or not list((project / "outbox").glob("*.eml"))
+    assert drip("tick", cwd=project).stdout.startswith("sent 2")  # the dry run claimed nothing
