@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from sender.campaign import Campaign, CampaignError, Lesson, load_campaign
 from sender.messages import compose, message_id
-from sender.outcomes import Fault, delivery_status, next_try, pause_reason, render_fault
+from sender.outcomes import Fault, counted_as, delivery_status, next_try, pause_reason, render_fault
 from sender.providers import OutgoingMessage, Provider, SendResult
 from sender.render import OPTIONAL_FIELDS, Renderer, RenderError
 from sender.schedule import Clock, Timing, due_after, in_window, next_send_time
@@ -78,6 +78,11 @@ class TickReport:
         for name, value in vars(other).items():
             mine = getattr(self, name)
             setattr(self, name, (mine or value) if isinstance(value, bool) else mine + value)
+
+    def count(self, fault: Fault | None) -> None:
+        """Count one delivery's outcome where `sender.outcomes` says it belongs."""
+        name = counted_as(fault)
+        setattr(self, name, getattr(self, name) + 1)
 
     @property
     def problems(self) -> bool:
@@ -275,18 +280,10 @@ class Engine:
         batches = 0
         due_left = True  # until a claim finds nothing
         try:
-            def may_claim() -> bool:
-                return due_left and not self.stopping.is_set() and len(opening) < (
-                    ahead if batches else 1) and (max_batches is None or batches + len(opening) < max_batches)
-
             while not report.stopped and not self.stopping.is_set():
-                while may_claim():
-                    if not free:
-                        conns.append(self.store.engine.connect())
-                        free.append(conns[-1])
-                    conn = free.pop()
-                    opening.append(claiming.submit(self._open_claim, conn) if claiming
-                                   else _done(self._open_claim, conn))
+                if due_left and not self.stopping.is_set():
+                    for _ in range(_claims_to_open(ahead, batches, len(opening), max_batches)):
+                        opening.append(self._start_claim(conns, free, claiming))
                 if not opening:
                     break
                 wait(opening, return_when=FIRST_COMPLETED)
@@ -295,10 +292,7 @@ class Engine:
                 try:
                     claim = ready.result()  # raises what claiming raised: the rest roll back below
                 except _ClaimAgain as again:  # a campaign that cannot be read: pause it first
-                    for open_claim in opening:
-                        self._roll_back(open_claim, free)
-                    opening, due_left = [], True
-                    again.then(report)
+                    opening, due_left = self._start_over(again, opening, free, report), True
                     continue
                 if claim.claimed is None:  # nothing due that others have not claimed
                     claim.tx.rollback()
@@ -307,12 +301,9 @@ class Engine:
                     continue
                 try:
                     self._commit(claim, in_flight, report)
-                except _ClaimAgain as again:
+                except _ClaimAgain as again:  # suppress / pause, then claim afresh
                     in_flight = None
-                    for open_claim in [ready, *opening]:
-                        self._roll_back(open_claim, free)
-                    opening, due_left = [], True
-                    again.then(report)  # suppress / pause, then claim afresh
+                    opening, due_left = self._start_over(again, [ready, *opening], free, report), True
                     continue
                 free.append(claim.conn)
                 in_flight = None  # settled by the commit
@@ -370,6 +361,24 @@ class Engine:
         if claim.plan is not None:
             self._write_claim(claim)
         claim.tx.commit()
+
+    def _start_claim(self, conns: list[Any], free: list[Any], claiming: ThreadPoolExecutor | None
+                     ) -> Future[_Open]:
+        """Open a claim on a free connection (a new one if none is free): on the claiming
+        threads if there are any, else here and now."""
+        if not free:
+            conns.append(self.store.engine.connect())
+            free.append(conns[-1])
+        conn = free.pop()
+        return claiming.submit(self._open_claim, conn) if claiming else _done(self._open_claim, conn)
+
+    def _start_over(self, again: _ClaimAgain, claims: list[Future[_Open]], free: list[Any],
+                    report: TickReport) -> list[Future[_Open]]:
+        """Roll every open claim back, do what must come first, and leave none open."""
+        for open_claim in claims:
+            self._roll_back(open_claim, free)
+        again.then(report)
+        return []
 
     @staticmethod
     def _roll_back(opening: Future[_Open], free: list[Any]) -> None:
@@ -590,23 +599,13 @@ class Engine:
         for o in outcomes:
             item = by_id[o.delivery_id]
             status = delivery_status(o.fault)
-            if o.fault is None:
-                report.sent += 1
-            elif status == "failed":
-                report.failed += 1
-                if o.fault.suppresses:  # mailing it again only hurts our reputation
-                    refused.setdefault(o.error, set()).add(item["subscriber"].id)
-            elif o.fault is Fault.DATA:
-                report.held += 1
-            elif o.fault is Fault.UNKNOWN:
-                report.unknown += 1
-            elif o.fault.pauses_campaign:
-                report.kept += 1
+            report.count(o.fault)
+            if o.fault is not None and o.fault.suppresses:  # mailing it again only hurts our reputation
+                refused.setdefault(o.error, set()).add(item["subscriber"].id)
+            if o.fault is not None and o.fault.pauses_campaign:
                 slug = item["campaign"].slug
                 pause.setdefault(slug, (pause_reason(o.fault, slug, o.error or ""), None))
                 report.stopped = report.stopped or o.fault is Fault.ACCOUNT
-            else:
-                report.retrying += 1
             if status in WAITING and item["enrolment_id"] is not None:  # a newsletter is claimed again
                 assert o.fault is not None
                 requeue.append(self._retry(item, o.fault, now))
@@ -617,16 +616,7 @@ class Engine:
                 "error": o.error, "message_id": o.message_id,
                 "subscriber_id": item["subscriber"].id, "provider": self.provider.name,
             })
-        # A provider that answers nothing readable is as good as down: unknown counts too.
-        transient = [o for o in outcomes if o.fault in (Fault.TEMPORARY, Fault.UNKNOWN)]
-        self._failed_batches = self._failed_batches + 1 if outcomes and len(transient) == len(outcomes) else 0
-        if self._failed_batches >= PAUSE_AFTER_FAILED_BATCHES:
-            retry_at = now + timedelta(seconds=self.settings.provider_rest_seconds)
-            reason = (f"provider {self.provider.name} failed {self._failed_batches} batches in a row: "
-                      f"{transient[-1].error}; trying again at {retry_at:%Y-%m-%d %H:%M} UTC")
-            pause.update({i["campaign"].slug: (reason, retry_at) for i in claimed})
-            report.stopped = True
-            self._failed_batches = 0
+        pause.update(self._provider_streak(claimed, outcomes, now, report))
         report.paused += sorted(pause)
         store = partial(self.store.record_results, records, now, requeue=requeue)
         if not refused and not pause:
@@ -644,6 +634,22 @@ class Engine:
                 self.store.set_campaign_status(slug, "paused", reason, resume_at=resume_at)
 
         return then
+
+    def _provider_streak(self, claimed: list[dict[str, Any]], outcomes: list[Outcome], now: datetime,
+                         report: TickReport) -> dict[str, tuple[str, datetime | None]]:
+        """Campaigns to pause for a rest when the provider has failed whole batches
+        PAUSE_AFTER_FAILED_BATCHES times in a row (slug: (reason, when to try again))."""
+        # A provider that answers nothing readable is as good as down: unknown counts too.
+        transient = [o for o in outcomes if o.fault in (Fault.TEMPORARY, Fault.UNKNOWN)]
+        self._failed_batches = self._failed_batches + 1 if outcomes and len(transient) == len(outcomes) else 0
+        if self._failed_batches < PAUSE_AFTER_FAILED_BATCHES:
+            return {}
+        retry_at = now + timedelta(seconds=self.settings.provider_rest_seconds)
+        reason = (f"provider {self.provider.name} failed {self._failed_batches} batches in a row: "
+                  f"{transient[-1].error}; trying again at {retry_at:%Y-%m-%d %H:%M} UTC")
+        report.stopped = True
+        self._failed_batches = 0
+        return {i["campaign"].slug: (reason, retry_at) for i in claimed}
 
     def _retry(self, item: dict[str, Any], fault: Fault, now: datetime) -> dict[str, Any]:
         """Rewind the enrolment to this lesson, due again when its fault says, in its window."""
@@ -718,6 +724,15 @@ class _Plan:
                      [a for a in self.advances if a["id"] in keep],
                      [f for f in self.follow_ups if f[0] in keep],
                      [p for p in self.planned if p[0].enrolment_id in keep])
+
+
+def _claims_to_open(ahead: int, batches: int, opening: int, max_batches: int | None) -> int:
+    """How many more claims a tick opens now: one at first (an idle tick needs no more), then
+    up to `ahead` at once, never beyond `max_batches` in all."""
+    wanted = (ahead if batches else 1) - opening
+    if max_batches is not None:
+        wanted = min(wanted, max_batches - batches - opening)
+    return max(0, wanted)
 
 
 def _done(fn: Callable[..., _Open], *args: Any) -> Future[_Open]:

@@ -100,3 +100,14 @@ def pause_reason(fault: Fault, slug: str, error: str) -> str:
         return f"a lesson cannot be sent: {error}; fix it, then run `drip resume {slug}`"
     return (f"the provider refused the sending account: {error}; fix the account or the "
             f"settings, then run `drip resume {slug}`")
+
+
+# The `TickReport` count each outcome goes in.
+_COUNTED_AS = {None: "sent", Fault.RECIPIENT: "failed", Fault.MESSAGE: "failed", Fault.DATA: "held",
+               Fault.UNKNOWN: "unknown", Fault.CONTENT: "kept", Fault.ACCOUNT: "kept",
+               Fault.TEMPORARY: "retrying"}
+
+
+def counted_as(fault: Fault | None) -> str:
+    """Which count of a tick's report a delivery with this outcome adds to."""
+    return _COUNTED_AS[fault]

@@ -118,7 +118,8 @@ def test_the_wheel_alone_takes_a_new_user_from_init_to_the_demo(tmp_path: Path) 
     with zipfile.ZipFile(wheel) as z:
         packed = set(z.namelist())
     for folder, packaged in ((REPO / "templates", "sender/defaults/templates"),
-                             (REPO / "sender" / "web" / "templates", "sender/web/templates")):
+                             (REPO / "sender" / "web" / "templates", "sender/web/templates"),
+                             (REPO / "sender" / "caniemail", "sender/caniemail")):
         for path in folder.rglob("*"):
             if path.is_file():
                 assert f"{packaged}/{path.relative_to(folder).as_posix()}" in packed, path

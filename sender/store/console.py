@@ -4,7 +4,7 @@ Everything a console page shows is aggregated in SQL (GROUP BY, COUNT) or read a
 page at a time (keyset pagination by id), so a page costs the same with ten
 subscribers or a hundred thousand. The two scans of the big tables (delivery and
 event counts per lesson) are what the console caches for a minute; see
-`sender.web.console.Snapshots`.
+`sender.web.console.cache.Snapshots`.
 """
 
 from __future__ import annotations

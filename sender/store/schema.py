@@ -49,6 +49,7 @@ subscribers = sa.Table(
     sa.Column("consent_at", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_subscribers_status", "status"),  # subscribers per status, counted in the index
 )
 
 campaigns = sa.Table(
@@ -79,6 +80,9 @@ enrolments = sa.Table(
     sa.Column("completed_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("subscriber_id", "campaign_id", name="uq_enrolment"),
     sa.Index("ix_enrolments_due", "status", "next_due_at"),
+    # Per campaign: enrolments by status, and (of the active ones) by next lesson and due
+    # time, each figure an index range (`sender.store.counts`), for drip status and the console.
+    sa.Index("ix_enrolments_campaign", "campaign_id", "status", "next_position", "next_due_at"),
 )
 
 # Delivery statuses of a lesson that has not gone and will be tried again: not "received".

@@ -133,16 +133,19 @@ def _vertical(title: str, categories: Sequence[str], series: Sequence[Series], s
                 body.append(f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(max(w - 1, 1))}" '
                             f'height="{_num(max(h, 1))}" fill="{s.colour}"><title>{escape(category)}: '
                             f'{escape(s.name)} {value:,}</title></rect>')
-        cx = left + i * slot + slot / 2
-        ly = plot_top + plot_h + 16
-        if rotate:
-            body.append(f'<text x="{_num(cx)}" y="{_num(ly)}" text-anchor="end" fill="currentColor" '
-                        f'transform="rotate(-45 {_num(cx)} {_num(ly)})">{escape(category)}</text>')
-        else:
-            spans = "".join(f'<tspan x="{_num(cx)}" dy="{0 if n == 0 else 14}">{escape(line)}</tspan>'
-                            for n, line in enumerate(_lines(category, chars)))
-            body.append(f'<text y="{_num(ly)}" text-anchor="middle" fill="currentColor">{spans}</text>')
+        cx, ly = left + i * slot + slot / 2, plot_top + plot_h + 16
+        body.append(_category_label(category, cx, ly, rotate, chars))
     return _svg(width, height, title, body, "chart-wide")
+
+
+def _category_label(category: str, cx: float, ly: float, rotate: bool, chars: int) -> str:
+    """A category's name under its bars, centred at cx: turned 45°, or wrapped at `chars`."""
+    if rotate:
+        return (f'<text x="{_num(cx)}" y="{_num(ly)}" text-anchor="end" fill="currentColor" '
+                f'transform="rotate(-45 {_num(cx)} {_num(ly)})">{escape(category)}</text>')
+    spans = "".join(f'<tspan x="{_num(cx)}" dy="{0 if n == 0 else 14}">{escape(line)}</tspan>'
+                    for n, line in enumerate(_lines(category, chars)))
+    return f'<text y="{_num(ly)}" text-anchor="middle" fill="currentColor">{spans}</text>'
 
 
 def _horizontal(title: str, categories: Sequence[str], series: Sequence[Series], stacked: bool) -> Markup:

@@ -1,20 +1,29 @@
 """`drip preview`: every email as subscribers will get it, for staff, on 127.0.0.1.
 
-    /preview/                              campaigns, lessons and their send timing
-    /preview/<slug>/<lesson>               phone and desktop side by side, plain text,
-                                           raw headers, inbox row, sample subscriber,
-                                           test send
-    /preview/<slug>/<lesson>/email.html    the bare HTML (what the iframes show)
+    /preview/                              campaigns, lessons and their send timing; newsletters
+    /preview/<slug>/<lesson>               phone and desktop side by side (light or dark), plain
+                                           text, raw headers, inbox row, sample subscriber, its
+                                           links, client support, spam score, test send
+    /preview/<slug>/<lesson>/email.html    the bare HTML (what the iframes show; ?scheme=dark)
     /preview/<slug>/<lesson>/email.eml     the whole message, to open in a mail app
-    /preview/system/<name>                 confirmation and "you are unsubscribed" emails
-    /preview/fingerprint                   changes when a lesson or template file is saved
+    /preview/<slug>/<lesson>/links         POST: each link's HTTP status (the "Check links" button)
+    /preview/<slug>/<lesson>/spam          POST: SpamAssassin's score (the "Spam score" button)
+    /preview/newsletters/<ref>[/…]         a newsletter: a scheduled one by its id, or a file of the
+                                           newsletters folder by its name; the same pages as a lesson
+    /preview/system/<name>[/…]             confirmation and "you are unsubscribed" emails
+    /preview/fingerprint                   changes when a lesson, newsletter or template file is saved
 
 Pages poll the fingerprint and reload, so a save shows within a second. Render
 errors (template, MJML, undefined variable) are shown in the page with their file
 and line, never as a stack trace. Everything shown is autoescaped; the email's own
 HTML is served with a CSP that allows no script and loads in sandboxed iframes of
 the preview's own pages (and nobody else's). The app answers only to its own address
-(`sender.web.security.only_hosts`).
+(`sender.web.security.only_hosts`). A page load reaches no other server: links and the
+spam score are checked when staff press their buttons (POSTs that need the page's token).
+
+A lesson is rendered as it would go out for the sample subscriber enrolled now (its date
+is the send time the timing section shows), so "Lesson 3 arrives Friday" in lesson 2 is
+the day lesson 3 is shown to go.
 """
 
 from __future__ import annotations
@@ -22,22 +31,39 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, TypedDict
 
+import sqlalchemy as sa
 import werkzeug
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+import werkzeug.exceptions
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.blueprints import BlueprintSetupState
 
-from sender.campaign import Campaign, Lesson, campaign_dirs, load_campaign
+from sender import email_support, linkcheck, spamcheck
+from sender.campaign import Campaign, CampaignError, Lesson, campaign_dirs, load_campaign, load_lesson
 from sender.errors import DripError
 from sender.messages import compose
+from sender.newsletters import WALL_FORMAT, issue_key, issue_lesson
 from sender.providers.base import OutgoingMessage
+from sender.providers.smtp import email_of
 from sender.render import CompiledLesson, html_size_problem, subscriber_context
 from sender.sample import find_lesson, sample_subscriber
 from sender.schedule import WEEKDAYS, Timing, due_after, zone
@@ -54,6 +80,9 @@ EMAIL_CSP = ("default-src 'none'; img-src * data:; style-src 'unsafe-inline'; ba
 PAGE_CSP = ("default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
             "connect-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; "
             "base-uri 'none'")
+# Seconds each link may take to answer; tests set a shorter one in app.config.
+LINK_TIMEOUT_KEY = "DRIP_PREVIEW_LINK_TIMEOUT_S"
+SCHEMES = ("light", "dark")
 _TOKEN_KEY = "drip_preview_token"
 security.page_policy(bp, PAGE_CSP)
 
@@ -65,10 +94,13 @@ def _make_token(state: BlueprintSetupState) -> None:
 
 
 def _token() -> str:
-    from flask import current_app
-
     token: str = current_app.extensions[_TOKEN_KEY]
     return token
+
+
+def _check_token() -> None:
+    if not hmac.compare_digest(request.form.get("token", ""), _token()):
+        abort(403)
 
 
 # -- sample subscriber and rendering ----------------------------------------------------
@@ -81,6 +113,7 @@ class SampleQuery(TypedDict):
     email: str
     timezone: str
     fields: str
+    scheme: str
 
 
 @dataclass
@@ -89,16 +122,20 @@ class Sample:
     email: str
     timezone: str
     fields_text: str
+    scheme: str = "light"  # the colour scheme the email frames show: light or dark
 
     @classmethod
     def from_request(cls) -> Sample:
         args = request.values
         default_zone = drip().engine.settings.default_timezone
+        scheme = args.get("scheme", "light")
         return cls(name=args.get("name", "Alex Sample"), email=args.get("email", "alex@example.com"),
-                   timezone=args.get("timezone") or default_zone, fields_text=args.get("fields", ""))
+                   timezone=args.get("timezone") or default_zone, fields_text=args.get("fields", ""),
+                   scheme=scheme if scheme in SCHEMES else "light")
 
     def query(self) -> SampleQuery:
-        return {"name": self.name, "email": self.email, "timezone": self.timezone, "fields": self.fields_text}
+        return {"name": self.name, "email": self.email, "timezone": self.timezone, "fields": self.fields_text,
+                "scheme": self.scheme}
 
     def fields(self) -> dict[str, str]:
         """Custom fields from `key=value` lines."""
@@ -123,14 +160,39 @@ def _campaign(slug: str) -> Campaign:
     return load_campaign(folder / slug)  # read per request: the files may just have changed
 
 
-def _compose(campaign: Campaign, lesson: Lesson, subscriber: Any) -> tuple[CompiledLesson, OutgoingMessage]:
+@dataclass
+class Shown:
+    """One email as the preview shows it, and what its page says around it."""
+
+    message: OutgoingMessage
+    preheader: Any = None  # the compiled preheader, filled per subscriber (None: none)
+    campaign: Campaign | None = None
+    lesson: Lesson | None = None
+    timing: dict[str, Any] | None = None  # a row of `_schedule`: when this lesson goes out
+    newsletter: dict[str, Any] | None = None  # a row of `_newsletter_items`
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _compose(campaign: Campaign, compiled: CompiledLesson, subscriber: Any, when: datetime,
+             key: str) -> OutgoingMessage:
     engine = drip().engine
+    return compose(settings=engine.settings, renderer=engine.renderer, compiled=compiled,
+                   subscriber=subscriber, signing_key=engine.signing_key, now=when,
+                   delivery_key=f"preview:{campaign.slug}:{key}:{subscriber.email}")
+
+
+def _lesson(slug: str, key: str, sample: Sample) -> Shown:
+    """The lesson rendered at the time it would go out for the sample subscriber enrolled
+    now: its Date, and the day its "next lesson arrives" line names, match the timing shown."""
+    engine = drip().engine
+    campaign = _campaign(slug)
+    lesson = find_lesson(campaign, key)
+    subscriber = sample.subscriber()
+    timing = next(r for r in _schedule(campaign, sample.timezone) if r["lesson"] is lesson)
     engine.renderer.templates_generation(force=True)  # this request must see the latest save
     compiled = engine.renderer.compile(campaign, lesson)
-    message = compose(settings=engine.settings, renderer=engine.renderer, compiled=compiled,
-                      subscriber=subscriber, signing_key=engine.signing_key, now=engine.clock(),
-                      delivery_key=f"preview:{campaign.slug}:{lesson.key}:{subscriber.email}")
-    return compiled, message
+    message = _compose(campaign, compiled, subscriber, timing["due"], lesson.key)
+    return Shown(message, compiled.preheader_slots, campaign, lesson, timing)
 
 
 def _system_context(subscriber: Any) -> dict[str, Any]:
@@ -140,15 +202,87 @@ def _system_context(subscriber: Any) -> dict[str, Any]:
             "resubscribe_url": f"{base}/preferences/sample-token"}
 
 
-def _system_message(name: str, subscriber: Any) -> OutgoingMessage:
+def _system(name: str, sample: Sample) -> Shown:
     engine = drip().engine
     if name not in SYSTEM_EMAILS:
         abort(404)
+    subscriber = sample.subscriber()
     engine.renderer.templates_generation(force=True)
     html, text = engine.renderer.render_system(name, _system_context(subscriber))
-    return OutgoingMessage(to=subscriber.email, from_address=engine.settings.from_address,
-                           subject=SYSTEM_EMAILS[name], html=html, text=text,
-                           message_id=f"<preview-{name}@localhost>", date=engine.clock())
+    return Shown(OutgoingMessage(to=subscriber.email, from_address=engine.settings.from_address,
+                                 subject=SYSTEM_EMAILS[name], html=html, text=text,
+                                 message_id=f"<preview-{name}@localhost>", date=engine.clock()))
+
+
+# -- newsletters ----------------------------------------------------------------------------
+
+
+def _newsletter_items() -> tuple[list[dict[str, Any]], str]:
+    """Newsletters to preview, and a problem reading the store ("" if none): every one
+    scheduled (`drip newsletter schedule FILE`, or the console), newest first, then the
+    Markdown files of the newsletters folder not scheduled yet, by name."""
+    engine = drip().engine
+    items: list[dict[str, Any]] = []
+    problem = ""
+    try:
+        rows = list(engine.store.newsletters())
+    except sa.exc.SQLAlchemyError as exc:  # the preview still shows lessons without a store
+        rows, problem = [], f"the store can't be read ({engine.store.url}): {str(exc).splitlines()[0]}"
+    scheduled = set()
+    for row in rows:
+        source = Path(row.source)
+        scheduled.add(source.resolve())
+        where = "each subscriber's local time" if row.local else row.timezone
+        items.append({"ref": str(row.id), "row": row, "title": row.title or source.name, "source": source,
+                      "status": row.status, "when": f"{row.wall_time.replace('T', ' ')} {where}",
+                      "repeat": row.cron or "", "segment": row.segment or "",
+                      "missing": not source.is_file()})
+    for path in _newsletter_files():
+        if path.resolve() in scheduled:
+            continue
+        try:
+            title = load_lesson(path, 1).subject
+        except (CampaignError, OSError, ValueError) as exc:
+            title = f"(can't be read: {exc})"
+        items.append({"ref": path.name, "row": None, "title": title, "source": path,
+                      "status": "not scheduled", "when": "", "repeat": "", "segment": "", "missing": False})
+    return items, problem
+
+
+def _newsletter_files() -> list[Path]:
+    folder = drip().engine.settings.path("newsletters_dir")
+    return sorted(p for p in folder.glob("*.md") if p.is_file()) if folder.is_dir() else []
+
+
+def _newsletter(ref: str, sample: Sample) -> Shown:
+    """A newsletter rendered as `drip tick` sends it (`sender.newsletters.issue_lesson`: the
+    newsletter template, one greeting), dated when it reaches the sample subscriber."""
+    engine = drip().engine
+    items, problem = _newsletter_items()
+    item = next((i for i in items if i["ref"] == ref), None)
+    if item is None:
+        if problem:
+            raise DripError(problem)
+        abort(404)
+    source: Path = item["source"]
+    row = item["row"]
+    subscriber = sample.subscriber()
+    if row is not None:
+        key, slug = issue_key(row), row.slug
+        wall = datetime.strptime(row.wall_time, WALL_FORMAT)
+        when = wall.replace(tzinfo=zone(sample.timezone if row.local else row.timezone))
+    else:  # as `schedule_newsletter` would name its campaign
+        key, slug, when = "issue-preview", f"newsletter-{source.stem}", engine.clock()
+    try:
+        lesson = issue_lesson(source, key)
+    except OSError as exc:
+        raise DripError(f"{source}: {exc.strerror or exc}") from None
+    campaign = Campaign(slug=slug, path=source.parent, title=lesson.subject, lessons=(lesson,))
+    engine.renderer.templates_generation(force=True)
+    compiled = engine.renderer.compile(campaign, lesson, "newsletter")
+    message = _compose(campaign, compiled, subscriber, when, key)
+    return Shown(message, compiled.preheader_slots, newsletter=item,
+                 extra={"sends_at": when.astimezone(zone(sample.timezone))})
 
 
 # -- timing -------------------------------------------------------------------------------
@@ -178,15 +312,16 @@ def _weekdays(days: frozenset[int]) -> str:
 
 def _schedule(campaign: Campaign, timezone: str) -> list[dict[str, Any]]:
     """Each lesson's timing rule and when it would go out for someone in `timezone`
-    enrolled now."""
+    enrolled now: the projection the engine makes (`due_after`, and `Campaign.zone_of`,
+    as `Campaign.next_lesson_at` does for the email's "next lesson arrives" day)."""
     engine = drip().engine
-    tz = zone(timezone)
+    tz = campaign.zone_of(SimpleNamespace(timezone=timezone), engine.settings)
     rows, previous = [], engine.clock()
     for lesson in campaign.lessons:
         timing = campaign.timing(lesson, engine.settings)
         due = due_after(previous, timing, tz, first=lesson.position == 1)
         rows.append({"lesson": lesson, "rule": describe_timing(timing, lesson.position),
-                     "local": due.astimezone(tz)})
+                     "due": due, "local": due.astimezone(tz)})
         previous = due
     return rows
 
@@ -210,47 +345,78 @@ def index() -> tuple[str, int]:
             campaigns.append({"campaign": campaign, "schedule": _schedule(campaign, sample.timezone)})
         except (DripError, ValueError) as exc:  # one broken campaign must not hide the others
             errors.append(str(exc))
+    newsletters, problem = _newsletter_items()
+    if problem:
+        errors.append(problem)
     return _page("preview_index.html", title="Preview", campaigns=campaigns, errors=errors,
-                 sample=sample, system=SYSTEM_EMAILS)
+                 sample=sample, system=SYSTEM_EMAILS, newsletters=newsletters,
+                 newsletters_dir=drip().engine.settings.path("newsletters_dir"))
+
+
+def _email_page(resolve: Callable[[Sample], Shown], urls: Callable[[Sample], dict[str, str]],
+                **context: Any) -> tuple[str, int]:
+    """The page of one email; `urls(sample)`: its email.html, links and spam URLs (and eml)."""
+    sample = Sample.from_request()
+    context = {"sample": sample, "notice": request.args.get("sent", ""), "send_error": "",
+               "token": _token(), **context}
+    try:
+        shown = resolve(sample)
+    except (DripError, ValueError) as exc:
+        return _page("preview_email.html", 500, error=str(exc), **context)
+    context.update(campaign=shown.campaign, lesson=shown.lesson, timing=shown.timing,
+                   newsletter=shown.newsletter, **shown.extra)
+    if shown.lesson is not None and shown.newsletter is None:
+        context["title"] = f"{shown.lesson.position}. {shown.lesson.subject} — preview"
+    elif shown.newsletter is not None:
+        context["title"] = f"{shown.message.subject} — newsletter preview"
+    context.update(_shown(shown, sample))
+    context.update(urls(sample))
+    path = shown.lesson.path if shown.lesson is not None else \
+        shown.newsletter["source"] if shown.newsletter is not None else Path(context["title"])
+    context["size_problem"] = html_size_problem(path, shown.message.html) or ""
+    return _page("preview_email.html", **context)
 
 
 @bp.get("/<slug>/<key>")
 def lesson_page(slug: str, key: str) -> tuple[str, int]:
-    sample = Sample.from_request()
-    context: dict[str, Any] = {"sample": sample, "slug": slug, "key": key, "title": f"{slug}/{key}",
-                               "notice": request.args.get("sent", ""), "send_error": "",
-                               "token": _token()}
-    try:
-        campaign = _campaign(slug)
-        lesson = find_lesson(campaign, key)
-        context.update(campaign=campaign, lesson=lesson,
-                       title=f"{lesson.position}. {lesson.subject} — preview")
-        context["timing"] = next(r for r in _schedule(campaign, sample.timezone) if r["lesson"] is lesson)
-        compiled, message = _compose(campaign, lesson, sample.subscriber())
-    except (DripError, ValueError) as exc:
-        return _page("preview_email.html", 500, error=str(exc), **context)
-    context.update(_shown(message, compiled.preheader_slots, sample))
-    context["email_url"] = url_for("preview.email_html", slug=slug, key=key, **sample.query())
-    context["eml_url"] = url_for("preview.email_eml", slug=slug, key=key, **sample.query())
-    context["size_problem"] = html_size_problem(lesson.path, message.html) or ""
-    return _page("preview_email.html", **context)
+    def urls(sample: Sample) -> dict[str, str]:
+        q = sample.query()
+        return {"email_url": url_for("preview.email_html", slug=slug, key=key, **q),
+                "eml_url": url_for("preview.email_eml", slug=slug, key=key, **q),
+                "links_url": url_for("preview.lesson_links", slug=slug, key=key, **q),
+                "spam_url": url_for("preview.lesson_spam", slug=slug, key=key, **q)}
+
+    return _email_page(lambda sample: _lesson(slug, key, sample), urls, slug=slug, key=key,
+                       title=f"{slug}/{key}")
 
 
 @bp.get("/system/<which>")
 def system_page(which: str) -> tuple[str, int]:
-    sample = Sample.from_request()
-    context: dict[str, Any] = {"sample": sample, "title": f"{SYSTEM_EMAILS.get(which, which)} — preview"}
-    try:
-        message = _system_message(which, sample.subscriber())
-    except (DripError, ValueError) as exc:
-        return _page("preview_email.html", 500, error=str(exc), **context)
-    context.update(_shown(message, None, sample))
-    context["email_url"] = url_for("preview.system_html", which=which, **sample.query())
-    return _page("preview_email.html", **context)
+    def urls(sample: Sample) -> dict[str, str]:
+        q = sample.query()
+        return {"email_url": url_for("preview.system_html", which=which, **q),
+                "links_url": url_for("preview.system_links", which=which, **q),
+                "spam_url": url_for("preview.system_spam", which=which, **q)}
+
+    return _email_page(lambda sample: _system(which, sample), urls,
+                       title=f"{SYSTEM_EMAILS.get(which, which)} — preview")
 
 
-def _shown(message: OutgoingMessage, preheader: Any, sample: Sample) -> dict[str, Any]:
-    """What the page shows of a message: inbox row, text part, raw headers."""
+@bp.get("/newsletters/<ref>")
+def newsletter_page(ref: str) -> tuple[str, int]:
+    def urls(sample: Sample) -> dict[str, str]:
+        q = sample.query()
+        return {"email_url": url_for("preview.newsletter_html", ref=ref, **q),
+                "eml_url": url_for("preview.newsletter_eml", ref=ref, **q),
+                "links_url": url_for("preview.newsletter_links", ref=ref, **q),
+                "spam_url": url_for("preview.newsletter_spam", ref=ref, **q)}
+
+    return _email_page(lambda sample: _newsletter(ref, sample), urls, title=f"newsletter {ref}")
+
+
+def _shown(shown: Shown, sample: Sample) -> dict[str, Any]:
+    """What the page shows of a message: inbox row, text part, raw headers, links, client support."""
+    message, preheader = shown.message, shown.preheader
     raw = message.as_email().as_string()
     headers = raw.split("\n\n", 1)[0]
     try:
@@ -259,7 +425,37 @@ def _shown(message: OutgoingMessage, preheader: Any, sample: Sample) -> dict[str
         pre = getattr(preheader, "source", "")
     from_name, from_email = parseaddr(message.from_address)
     return {"message": message, "headers": headers, "preheader": pre, "from_name": from_name or from_email,
-            "html_kb": len(message.html.encode()) / 1024}
+            "html_kb": len(message.html.encode()) / 1024, "links": linkcheck.links(message.html),
+            "support": email_support.report(message.html),
+            "spamassassin": spamcheck.find_spamassassin() is not None}
+
+
+# -- the email itself -------------------------------------------------------------------------
+
+_STYLE_BLOCK = re.compile(r"(<style\b[^>]*>)(.*?)(</style\s*>)", re.IGNORECASE | re.DOTALL)
+_SCHEME_QUERY = re.compile(r"\(\s*prefers-color-scheme\s*:\s*(light|dark)\s*\)", re.IGNORECASE)
+# Media features true and false in any frame: a frame can't be told the reader's preference
+# (Chromium gives an iframe the browser's), so the preference is written into the CSS.
+_ALWAYS, _NEVER = "(min-width: 0px)", "(max-width: 0px)"
+
+
+def force_color_scheme(html: str, scheme: str) -> str:
+    """`html` as a client set to `scheme` shows it: each `(prefers-color-scheme: …)` in its
+    style blocks made true or false, whatever the browser itself prefers."""
+    if scheme not in SCHEMES:
+        return html
+
+    def media(query: re.Match[str]) -> str:
+        return _ALWAYS if query[1].lower() == scheme else _NEVER
+
+    def block(style: re.Match[str]) -> str:
+        return style[1] + _SCHEME_QUERY.sub(media, style[2]) + style[3]
+
+    html = _STYLE_BLOCK.sub(block, html)
+    if scheme == "dark":  # what a client in dark mode does for an email that declares it supports it
+        html = re.sub(r"</head\s*>", "<style>:root { color-scheme: dark; }</style></head>", html, count=1,
+                      flags=re.IGNORECASE)
+    return html
 
 
 def _email_response(body: str, mimetype: str = "text/html") -> Response:
@@ -275,43 +471,144 @@ def _error_response(exc: Exception) -> Response:
     return response
 
 
-@bp.get("/<slug>/<key>/email.html")
-def email_html(slug: str, key: str) -> Response:
+def _resolved(resolve: Callable[[Sample], Shown]) -> Shown | Response:
+    """The email for a frame, or its error as text the frame shows (never a page of ours)."""
     try:
-        campaign = _campaign(slug)
-        _, message = _compose(campaign, find_lesson(campaign, key), Sample.from_request().subscriber())
+        return resolve(Sample.from_request())
     except (DripError, ValueError) as exc:
         return _error_response(exc)
-    return _email_response(message.html)
+    except werkzeug.exceptions.NotFound:
+        response = _email_response("Not found: no such email here.\n", mimetype="text/plain")
+        response.status_code = 404
+        return response
+
+
+def _html(resolve: Callable[[Sample], Shown]) -> Response:
+    shown = _resolved(resolve)
+    if isinstance(shown, Response):
+        return shown
+    scheme = request.args.get("scheme", "")  # none given: the browser's own preference applies
+    return _email_response(force_color_scheme(shown.message.html, scheme))
+
+
+def _eml(resolve: Callable[[Sample], Shown], filename: str) -> Response:
+    shown = _resolved(resolve)
+    if isinstance(shown, Response):
+        return shown
+    response = _email_response(shown.message.as_email().as_string(), mimetype="message/rfc822")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}.eml"'
+    return response
+
+
+def _links(resolve: Callable[[Sample], Shown]) -> Response:
+    """Each http(s) link of the email and whether it answers (a POST: it reaches other servers)."""
+    _check_token()
+    try:
+        shown = resolve(Sample.from_request())
+    except (DripError, ValueError) as exc:
+        return _json_error(str(exc))
+    found = linkcheck.links(shown.message.html)
+    timeout = float(current_app.config.get(LINK_TIMEOUT_KEY, linkcheck.TIMEOUT_S))
+    statuses = {s.url: s for s in linkcheck.check([link.url for link in found if link.checkable],
+                                                   timeout=timeout)}
+    out = []
+    for link in found:
+        status = statuses.get(link.url) or linkcheck.check_one(link.url)  # not http(s): says so at once
+        out.append({"url": link.url, "texts": list(link.texts), "ok": status.ok, "status": status.status,
+                    "checked": link.checkable, "summary": status.summary})
+    return _json({"links": out, "broken": sum(1 for o in out if o["checked"] and not o["ok"])})
+
+
+def _spam(resolve: Callable[[Sample], Shown]) -> Response:
+    """SpamAssassin's score of the whole message, as the SMTP backend would send it."""
+    _check_token()
+    if spamcheck.find_spamassassin() is None:
+        return _json({"installed": False, "error": "SpamAssassin not installed"})
+    try:
+        shown = resolve(Sample.from_request())
+        verdict = spamcheck.check(email_of(shown.message).as_bytes())
+    except (DripError, ValueError, spamcheck.SpamCheckError) as exc:
+        return _json_error(str(exc), installed=True)
+    return _json({"installed": True, "score": verdict.score, "required": verdict.required,
+                  "spam": verdict.is_spam,
+                  "rules": [{"name": r.name, "points": r.points, "description": r.description}
+                            for r in verdict.rules]})
+
+
+def _json(data: dict[str, Any], status: int = 200) -> Response:
+    response = jsonify(data)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _json_error(message: str, **data: Any) -> Response:
+    return _json({"error": message, **data}, 500)
+
+
+@bp.get("/<slug>/<key>/email.html")
+def email_html(slug: str, key: str) -> Response:
+    return _html(lambda sample: _lesson(slug, key, sample))
 
 
 @bp.get("/<slug>/<key>/email.eml")
 def email_eml(slug: str, key: str) -> Response:
-    try:
-        campaign = _campaign(slug)
-        lesson = find_lesson(campaign, key)
-        _, message = _compose(campaign, lesson, Sample.from_request().subscriber())
-    except (DripError, ValueError) as exc:
-        return _error_response(exc)
-    response = _email_response(message.as_email().as_string(), mimetype="message/rfc822")
-    response.headers["Content-Disposition"] = f'attachment; filename="{lesson.key}.eml"'
-    return response
+    shown = _resolved(lambda sample: _lesson(slug, key, sample))
+    if isinstance(shown, Response):
+        return shown
+    assert shown.lesson is not None
+    return _eml(lambda sample: shown, shown.lesson.key)
+
+
+@bp.post("/<slug>/<key>/links")
+def lesson_links(slug: str, key: str) -> Response:
+    return _links(lambda sample: _lesson(slug, key, sample))
+
+
+@bp.post("/<slug>/<key>/spam")
+def lesson_spam(slug: str, key: str) -> Response:
+    return _spam(lambda sample: _lesson(slug, key, sample))
 
 
 @bp.get("/system/<which>/email.html")
 def system_html(which: str) -> Response:
-    try:
-        message = _system_message(which, Sample.from_request().subscriber())
-    except (DripError, ValueError) as exc:
-        return _error_response(exc)
-    return _email_response(message.html)
+    return _html(lambda sample: _system(which, sample))
+
+
+@bp.post("/system/<which>/links")
+def system_links(which: str) -> Response:
+    return _links(lambda sample: _system(which, sample))
+
+
+@bp.post("/system/<which>/spam")
+def system_spam(which: str) -> Response:
+    return _spam(lambda sample: _system(which, sample))
+
+
+@bp.get("/newsletters/<ref>/email.html")
+def newsletter_html(ref: str) -> Response:
+    return _html(lambda sample: _newsletter(ref, sample))
+
+
+@bp.get("/newsletters/<ref>/email.eml")
+def newsletter_eml(ref: str) -> Response:
+    return _eml(lambda sample: _newsletter(ref, sample), Path(ref).stem)
+
+
+@bp.post("/newsletters/<ref>/links")
+def newsletter_links(ref: str) -> Response:
+    return _links(lambda sample: _newsletter(ref, sample))
+
+
+@bp.post("/newsletters/<ref>/spam")
+def newsletter_spam(ref: str) -> Response:
+    return _spam(lambda sample: _newsletter(ref, sample))
 
 
 @bp.post("/<slug>/<key>/send")
 def send(slug: str, key: str) -> werkzeug.Response | tuple[str, int]:
     """A test of this lesson to one address, through the configured provider."""
-    if not hmac.compare_digest(request.form.get("token", ""), _token()):
-        abort(403)
+    _check_token()
     from sender.sample import send_test
 
     sample = Sample.from_request()
@@ -340,7 +637,7 @@ def send(slug: str, key: str) -> werkzeug.Response | tuple[str, int]:
 
 def _watched() -> list[Path]:
     settings = drip().engine.settings
-    return [settings.path("campaigns_dir"), settings.path("templates_dir")]
+    return [settings.path("campaigns_dir"), settings.path("templates_dir"), settings.path("newsletters_dir")]
 
 
 def fingerprint(folders: Iterable[Path]) -> str:

@@ -20,7 +20,8 @@ from tests.console.conftest import PASSWORD_HASH, log_in
 from tests.test_engine import make_engine
 
 # The preview's email HTML is framed by the preview's own pages, and by nobody else's.
-FRAMED_BY_ITS_OWN_PAGES = {"preview.email_html", "preview.system_html", "preview.email_eml"}
+FRAMED_BY_ITS_OWN_PAGES = {"preview.email_html", "preview.system_html", "preview.email_eml",
+                           "preview.newsletter_html", "preview.newsletter_eml"}
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def check_headers(answer: Any, what: str, frame_ancestors: str = "'none'") -> di
 def every_route(app: Flask, engine: Engine, client: FlaskClient, csrf: str = "") -> int:
     ana = engine.store.subscriber_by_email("ana@example.com")  # (read first: a POST may delete her)
     values = {"slug": "mini", "key": "01-start", "which": "confirm", "provider": "postmark",
-              "subscriber_id": ana.id, "newsletter_id": 1, "filename": "app.css"}
+              "subscriber_id": ana.id, "newsletter_id": 1, "filename": "app.css", "ref": "1"}
     tokens = {purpose: sign(f"{ana.id}:mini", engine.signing_key, purpose)
               for purpose in ("confirm", "unsubscribe")}
     checked = 0

@@ -1,0 +1,107 @@
+"""The newsletter queries of `Store`: scheduling and reading newsletters, and who an
+issue is for (a segment: active subscribers with a tag). Claiming an issue's batch is
+in `Store` with the other claims, in the transaction a tick commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from sender.store.base import AnyRow, StoreBase
+from sender.store.schema import campaigns, deliveries, newsletters, subscribers
+
+
+class NewsletterQueries(StoreBase):
+    """Newsletters and their audiences (a part of Store)."""
+
+    def add_newsletter(self, values: dict[str, Any]) -> int:
+        with self.begin() as conn:
+            # schedule a newsletter
+            return conn.execute(newsletters.insert().values(**values)).inserted_primary_key[0]
+
+    def update_newsletter(self, newsletter_id: int, **values: Any) -> bool:
+        with self.begin() as conn:
+            # move a newsletter on to its next issue, finish or cancel it
+            return conn.execute(newsletters.update().where(newsletters.c.id == newsletter_id)
+                                .values(**values)).rowcount > 0
+
+    def newsletters(self) -> Sequence[AnyRow]:
+        with self.engine.connect() as conn:
+            # every newsletter, newest first
+            return conn.execute(sa.select(newsletters, campaigns.c.slug, campaigns.c.title)
+                                .join(campaigns, campaigns.c.id == newsletters.c.campaign_id)
+                                .order_by(newsletters.c.id.desc())).all()
+
+    def due_newsletters(self, now: datetime) -> Sequence[AnyRow]:
+        with self.engine.connect() as conn:
+            # newsletters whose next issue may start now, in active campaigns
+            return conn.execute(
+                sa.select(newsletters, campaigns.c.slug)
+                .join(campaigns, campaigns.c.id == newsletters.c.campaign_id)
+                .where(newsletters.c.status == "scheduled", newsletters.c.next_run_at <= now,
+                       campaigns.c.status == "active")
+                .order_by(newsletters.c.next_run_at)
+            ).all()
+
+    def subscriber_zones(self, default: str, segment: str | None = None) -> list[str]:
+        with self.engine.connect() as conn:
+            # the time zones active subscribers (of a segment) live in
+            zone = sa.func.coalesce(subscribers.c.timezone, default)
+            return list(conn.execute(sa.select(zone).where(*self._segment(segment))
+                                     .distinct()).scalars())
+
+    def _segment(self, segment: str | None) -> list[Any]:  # conditions
+        """Who a newsletter is for: active subscribers, with the segment's tag if it has one.
+        Scheduling counts, and sending claims, by this one definition."""
+        conditions = [subscribers.c.status == "active"]
+        if segment:
+            if self.dialect == "postgresql":
+                conditions.append(sa.cast(subscribers.c.tags, postgresql.JSONB).contains([segment]))
+            else:
+                tags = sa.func.json_each(subscribers.c.tags).table_valued("value")
+                conditions.append(sa.exists().select_from(tags).where(tags.c.value == segment))
+        return conditions
+
+    def _audience(self, campaign_id: int, key: str, segment: str | None) -> list[Any]:  # conditions
+        """Active subscribers of a segment who have no delivery of this issue yet."""
+        delivered = sa.exists().where(
+            deliveries.c.subscriber_id == subscribers.c.id, deliveries.c.campaign_id == campaign_id,
+            deliveries.c.lesson_key == key, deliveries.c.status != "queued")
+        return [*self._segment(segment), ~delivered]
+
+    def segment_size(self, segment: str | None) -> int:
+        """How many subscribers a newsletter to `segment` (None: everyone) would reach now."""
+        with self.engine.connect() as conn:
+            # count the active subscribers of a segment
+            return int(conn.execute(sa.select(sa.func.count()).select_from(subscribers)
+                                    .where(*self._segment(segment))).scalar() or 0)
+
+    def tags_in_use(self) -> list[str]:
+        """The tags active subscribers carry, sorted: what a segment can be."""
+        with self.engine.connect() as conn:
+            # the distinct tags of active subscribers
+            if self.dialect == "postgresql":
+                query = sa.text("SELECT DISTINCT jsonb_array_elements_text(CAST(tags AS jsonb)) "
+                                "FROM subscribers WHERE status = 'active'")
+            else:
+                query = sa.text("SELECT DISTINCT j.value FROM subscribers, json_each(subscribers.tags) AS j "
+                                "WHERE subscribers.status = 'active'")
+            return sorted(str(t) for t in conn.execute(query).scalars())
+
+    def issue_delivery_count(self, campaign_id: int, key: str) -> int:
+        """How many delivery rows an issue has, whatever their outcome."""
+        with self.engine.connect() as conn:
+            # the deliveries of one newsletter issue
+            return int(conn.execute(sa.select(sa.func.count()).select_from(deliveries).where(
+                deliveries.c.campaign_id == campaign_id, deliveries.c.lesson_key == key)).scalar() or 0)
+
+    def newsletter_has_pending(self, campaign_id: int, key: str, segment: str | None) -> bool:
+        """Whether someone of the segment, in any zone, is still to get this issue."""
+        with self.engine.connect() as conn:
+            # anyone left without a delivery of this issue, or queued for another try
+            conditions = self._audience(campaign_id, key, segment)
+            return bool(conn.execute(sa.select(sa.exists().where(*conditions))).scalar())

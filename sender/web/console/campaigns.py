@@ -1,0 +1,175 @@
+"""The console's campaigns: the list, one campaign's page (its enrolments and each
+lesson's funnel), and what staff do to a campaign there: start (`drip enrol`), pause,
+resume and retry its failed deliveries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import werkzeug
+from flask import current_app, flash, g, redirect, request, url_for
+
+from sender.campaign import Campaign, CampaignError, Lesson, campaign_dirs, load_campaign
+from sender.campaign_edit import load_checked
+from sender.errors import DripError
+from sender.lesson_fields import before_enrolling
+from sender.schedule import due_after
+from sender.store import console as queries
+from sender.web import charts, drip
+from sender.web.console import bp, cache, page, safe_next
+
+
+def folders() -> dict[str, Path]:
+    """The campaign folders by slug."""
+    return {p.name: p for p in campaign_dirs(drip().engine.settings.path("campaigns_dir"))}
+
+
+def read_campaign(slug: str) -> Campaign:
+    """A campaign folder by slug, read now (the files are the source of truth); only
+    folder names that exist, so a slug can't climb out of campaigns_dir. A bad timing
+    rule fails here, naming its file, as the CLI does."""
+    folder = folders().get(slug)
+    if folder is None:
+        raise CampaignError(f"no campaign folder {slug!r} in {drip().engine.settings.campaigns_dir}/")
+    return load_checked(folder, drip().engine.settings)
+
+
+def rate(part: int, whole: int) -> float | None:
+    """part/whole, or None (shown as "–") when there is no whole."""
+    return part / whole if whole else None
+
+
+def _summary(enrolled: dict[str, int]) -> dict[str, Any]:
+    total = sum(enrolled.values())
+    return {"enrolled": total, "active": enrolled.get("active", 0), "paused": enrolled.get("paused", 0),
+            "completed": enrolled.get("completed", 0), "stopped": enrolled.get("stopped", 0),
+            "completion": rate(enrolled.get("completed", 0), total)}
+
+
+@bp.get("/")
+def campaigns() -> tuple[str, int]:
+    store = drip().engine.store
+    rows = {r.slug: r for r in store.campaigns()}
+    counts = queries.enrolment_counts(store)
+    listed = []
+    found = folders()
+    for slug, folder in found.items():
+        error = title = None
+        try:
+            title = load_campaign(folder).title
+        except DripError as exc:  # one broken folder must not hide the others
+            error = str(exc)
+        row = rows.get(slug)
+        listed.append({"slug": slug, "title": title or slug, "error": error, "row": row, "folder": True,
+                       **_summary(counts.get(row.id, {}) if row else {})})
+    orphans = [{"slug": r.slug, "title": r.title or r.slug, "error": "campaign folder is missing", "row": r,
+                "folder": False,
+                **_summary(counts.get(r.id, {}))}
+               for r in rows.values() if r.kind == "course" and r.slug not in found]
+    return page("console_campaigns.html", title="Campaigns", campaigns=listed + orphans)
+
+
+def _lesson_numbers(campaign_id: int | None, lessons: list[Lesson]) -> tuple[list[dict[str, Any]], float]:
+    """Per lesson (and per lesson key no longer in the folder): the funnel figures."""
+    delivered, happened, as_of = cache.counts()
+    keys = [lesson.key for lesson in lessons]
+    if campaign_id is not None:
+        keys += sorted({k for c, k in delivered if c == campaign_id} - set(keys))
+    rows = []
+    for key in keys:
+        by_status = delivered.get((campaign_id, key), {})
+        by_event = happened.get((campaign_id, key), {})
+        sent = by_status.get("sent", 0)
+        row: dict[str, Any] = {
+            "key": key, "label": key, "removed": key not in {lesson.key for lesson in lessons},
+            "sent": sent, "failed": by_status.get("failed", 0), "sending": by_status.get("sending", 0),
+            "queued": by_status.get("queued", 0), "held": by_status.get("held", 0),
+            **{kind: by_event.get(kind, 0) for kind in queries.FUNNEL_EVENTS}}
+        row["rates"] = {kind: rate(row[kind], sent) for kind in queries.FUNNEL_EVENTS}
+        rows.append(row)
+    subjects = {lesson.key: lesson.subject for lesson in lessons}
+    for i, row in enumerate(rows, start=1):
+        row["label"] = f"{i}. {subjects[row['key']]}" if not row["removed"] else f"(removed) {row['key']}"
+        row["short"] = row["label"] if len(row["label"]) <= 26 else row["label"][:25] + "…"
+    return rows, as_of
+
+
+@bp.get("/campaigns/<slug>")
+def campaign(slug: str) -> tuple[str, int]:
+    engine = drip().engine
+    loaded = read_campaign(slug)
+    row = engine.store.campaign_by_slug(slug)
+    summary = _summary(queries.enrolment_counts(engine.store, row.id).get(row.id, {}) if row else {})
+    lessons, as_of = _lesson_numbers(row.id if row else None, list(loaded.lessons))
+    chart = charts.funnel(loaded.title, [r["short"] for r in lessons], lessons)
+    preview = "preview" in current_app.blueprints
+    return page("console_campaign.html", title=loaded.title, campaign=loaded, row=row, summary=summary,
+                lessons=lessons, chart=chart, as_of=datetime.fromtimestamp(as_of, UTC), preview=preview,
+                max_age=current_app.config["CONSOLE_STATS_MAX_AGE"])
+
+
+@bp.post("/campaigns/<slug>/start")
+def start(slug: str) -> werkzeug.Response:
+    """Enrol all active subscribers, or those with a tag (`drip enrol`)."""
+    engine = drip().engine
+    read_campaign(slug)
+    warnings = before_enrolling(engine.store, engine.settings.path("campaigns_dir") / slug)
+    tag = request.form.get("tag", "").strip() if request.form.get("audience") == "tag" else ""
+    if request.form.get("audience") == "tag" and not tag:
+        raise DripError("say which tag to enrol, or choose all active subscribers")
+    if tag:
+        campaign_id, loaded = engine.load(slug)
+        first, now = loaded.lessons[0], engine.clock()
+        timing = engine.timing(loaded, first)
+        # The engine's enrolment row (see Engine._enrolment_row), for a segment at once.
+        new = engine.store.enrol([
+            {"subscriber_id": s.id, "campaign_id": campaign_id, "enrolled_at": now,
+             "next_due_at": due_after(now, timing, engine.zone_of(s, loaded), first=True)}
+            for s in queries.active_subscribers_with_tag(engine.store, tag)])
+    else:
+        new = engine.enrol(slug)
+    cache.forget("upcoming")
+    row = engine.store.campaign_by_slug(slug)
+    paused = " The campaign is paused: resume it to send." if row and row.status == "paused" else ""
+    flash(f"Enrolled {new:,} new subscriber(s){f' tagged {tag}' if tag else ''} in {slug}.{paused}")
+    for warning in warnings:
+        flash(f"Note: {warning}")
+    return redirect(url_for("console.campaign", slug=slug))
+
+
+def _set_campaign(slug: str, paused: bool) -> werkzeug.Response:
+    """`drip pause` / `drip resume` of a whole campaign."""
+    store = drip().engine.store
+    if not store.set_campaign_status(slug, "paused" if paused else "active",
+                                     f"paused by {g.user} in the console" if paused else None):
+        raise DripError(f"no campaign {slug!r} in the store (start it first)")
+    cache.forget("upcoming")
+    flash(f"{'Paused' if paused else 'Resumed'} {slug}."
+          + ("" if paused else " Late lessons go out in each subscriber's next send window."))
+    back = request.form.get("back")
+    return redirect(safe_next(back) if back else url_for("console.campaign", slug=slug))
+
+
+@bp.post("/campaigns/<slug>/retry")
+def retry(slug: str) -> werkzeug.Response:
+    """`drip retry CAMPAIGN[/LESSON]`: queue failed deliveries again."""
+    engine = drip().engine
+    read_campaign(slug)
+    lesson = request.form.get("lesson", "").strip() or None
+    n = queries.retry_failed(engine.store, slug, engine.clock(), by=g.user, lesson=lesson)
+    cache.forget("upcoming")
+    flash(f"Queued {n:,} failed deliver{'y' if n == 1 else 'ies'} of {slug}{f'/{lesson}' if lesson else ''} "
+          "again; suppressed and unsubscribed addresses are left alone.")
+    return redirect(url_for("console.campaign", slug=slug))
+
+
+@bp.post("/campaigns/<slug>/pause")
+def pause(slug: str) -> werkzeug.Response:
+    return _set_campaign(slug, paused=True)
+
+
+@bp.post("/campaigns/<slug>/resume")
+def resume(slug: str) -> werkzeug.Response:
+    return _set_campaign(slug, paused=False)
