@@ -10,6 +10,7 @@ reports the same problems, from the same models.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import tomllib
@@ -89,6 +90,12 @@ def _time_zone(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"must be an IANA time zone like Europe/Lisbon, got {value!r}")
     zone(value)
+    return value
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, got {value!r}")
     return value
 
 
@@ -176,7 +183,10 @@ class CampaignFile(_Schema):
 class _LessonText(_Schema):
     subject: Annotated[str, BeforeValidator(_required_text)]
     preheader: Text = ""
-    position: Annotated[int, BeforeValidator(_whole_number("", 1))] | None = None  # by split; unused
+    # Send order: `position`, else the number the file name starts with. Reordering sets
+    # `position` and never renames a file: deliveries remember lessons by file stem.
+    position: Annotated[int, BeforeValidator(_whole_number("", 1))] | None = None
+    draft: Annotated[bool, BeforeValidator(_flag)] = False  # not sent (nor counted) until false
     teaser: Text = ""
     references: Annotated[list[str], BeforeValidator(_references)] = []  # pydantic copies a default
 
@@ -313,6 +323,8 @@ class Lesson:
     teaser: str = ""
     references: tuple[str, ...] = ()
     body_line: int = 1  # line of the file where the body starts, for error messages
+    draft: bool = False  # a draft's position is the one it would take if published now
+    order: tuple[int, str] = field(default=(0, ""), hash=False, compare=False)  # its sort key
 
 
 @dataclass(frozen=True)
@@ -378,9 +390,16 @@ def front_matter_problems(block: FrontMatterBlock) -> tuple[FrontMatter | None, 
 
 def load_lesson(path: Path, position: int) -> Lesson:
     try:
-        lines = path.read_text(encoding="utf-8-sig").split("\n")  # -sig: Windows editors' BOM
+        text = path.read_text(encoding="utf-8-sig")  # -sig: Windows editors' BOM
     except UnicodeDecodeError as exc:
         raise CampaignError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return lesson_from_text(path, text, position)
+
+
+def lesson_from_text(path: Path, text: str, position: int) -> Lesson:
+    """A lesson file's text read as `load_lesson` reads the file (the console's editor
+    checks what it would write this way, before writing it)."""
+    lines = text.split("\n")
     block = read_front_matter(lines)
     if block.problem:
         raise CampaignError(block.problem.at(path))
@@ -402,6 +421,8 @@ def load_lesson(path: Path, position: int) -> Lesson:
         references=tuple(front.references),
         body_line=first + 1,  # the body's first line, past blank lines after the ---
         timing={k: v for k in TIMING_KEYS if (v := getattr(front, k)) is not None},
+        draft=front.draft,
+        order=(front.position if front.position is not None else lesson_order(path)[0], path.name),
     )
 
 
@@ -432,6 +453,7 @@ class Campaign:
     settings: dict[str, Any] = field(default_factory=dict)  # campaign.toml as read
     # `settings` checked against the schema; set from it, so a changed copy
     # (dataclasses.replace) is checked again.
+    drafts: tuple[Lesson, ...] = ()  # `draft: true` lessons: shown and previewed, never sent
     config: CampaignFile = field(init=False, repr=False)
     _schedule: dict[str, Any] = field(init=False, repr=False)  # read per delivery: made once
 
@@ -489,6 +511,24 @@ class Campaign:
     def lesson(self, position: int) -> Lesson | None:
         return self.lessons[position - 1] if 1 <= position <= len(self.lessons) else None
 
+    @property
+    def all_lessons(self) -> tuple[Lesson, ...]:
+        """Every lesson file, drafts included, in send order (for the preview and the editor)."""
+        return tuple(sorted((*self.lessons, *self.drafts), key=lambda lesson: lesson.order))
+
+    def with_lesson(self, lesson: Lesson) -> Campaign:
+        """This campaign with `lesson` (by key; new text, or a draft) in place and published,
+        positions counted again: how it renders once sent."""
+        listed = [lesson if other.key == lesson.key else other for other in self.all_lessons]
+        if lesson.key not in {other.key for other in listed}:
+            listed.append(lesson)
+        kept = sorted((other for other in listed if not other.draft or other.key == lesson.key),
+                      key=lambda other: other.order)
+        published = tuple(dataclasses.replace(other, position=i, draft=False)
+                          for i, other in enumerate(kept, 1))
+        drafts = tuple(other for other in listed if other.draft and other.key != lesson.key)
+        return dataclasses.replace(self, lessons=published, drafts=drafts)
+
 
 def load_campaign(path: Path) -> Campaign:
     path = path.resolve()
@@ -505,16 +545,30 @@ def load_campaign(path: Path) -> Campaign:
     files = sorted((p for p in path.glob("*.md") if p.name[0].isdigit()), key=lesson_order)
     if not files:
         raise CampaignError(f"{path}: no lesson files (NN-name.md)")
-    lessons = tuple(load_lesson(p, i) for i, p in enumerate(files, start=1))
+    lessons, drafts = numbered([load_lesson(p, 0) for p in files])
+    if not lessons:
+        raise CampaignError(f"{path}: every lesson is a draft (draft: true); publish one to send the course")
     return Campaign(
         slug=path.name,
         path=path,
         title=config.title or path.name,
         lessons=lessons,
+        drafts=drafts,
         signoff=config.signoff,
         language=config.language,
         settings=data,
     )
+
+
+def numbered(read: Sequence[Lesson]) -> tuple[tuple[Lesson, ...], tuple[Lesson, ...]]:
+    """(published, drafts), each in send order with its position: published lessons 1, 2, …;
+    a draft the position it would take if published now."""
+    lessons: list[Lesson] = []
+    drafts: list[Lesson] = []
+    for lesson in sorted(read, key=lambda lesson: lesson.order):
+        placed = dataclasses.replace(lesson, position=len(lessons) + 1)
+        (drafts if lesson.draft else lessons).append(placed)
+    return tuple(lessons), tuple(drafts)
 
 
 def campaign_dirs(campaigns_dir: Path) -> list[Path]:

@@ -265,3 +265,94 @@ def save_timing(campaign: Campaign, form: Mapping[str, str], settings: Settings)
             write_file(path, text)
         raise CampaignError(f"{exc} (nothing was changed)") from None
     return sorted(path.name for path in writes)
+
+
+# -- the lesson editor: text, order and drafts --------------------------------------------------
+
+LESSON_TEXT_KEYS = ("subject", "preheader")  # the front matter keys the lesson editor writes
+
+
+def set_body(text: str, body: str) -> str:
+    """A lesson file's `text` with its body (everything after the front matter) set to `body`."""
+    newline = _newline(text)
+    lines = text.splitlines(keepends=True)
+    end = next((i for i, line in enumerate(lines[1:], start=1) if line.strip() == "---"), None) \
+        if lines and lines[0].strip() == "---" else None
+    if end is None:
+        raise CampaignError("front matter has no closing '---' line")
+    head = "".join(lines[:end + 1])
+    if not head.endswith(("\n", "\r")):
+        head += newline
+    clean = newline.join(body.replace("\r\n", "\n").strip("\n").split("\n"))
+    return f"{head}{newline}{clean}{newline}"
+
+
+def edited_lesson(text: str, subject: str, preheader: str, body: str) -> str:
+    """The lesson file's text with the editor's subject, preheader (blank: removed) and body;
+    every other front matter line stays as it was."""
+    values = {"subject": " ".join(subject.split())}
+    if preheader.strip():
+        values["preheader"] = " ".join(preheader.split())
+    return set_body(set_front_matter(text, values, LESSON_TEXT_KEYS), body)
+
+
+def _checked(path: Path, before: str, after: str, changed: dict[str, Any]) -> str:
+    """`after`, refused unless its front matter is `before`'s with only `changed` keys changed."""
+    old, new = frontmatter.loads(before), frontmatter.loads(after)
+    expected = {k: v for k, v in old.metadata.items() if k not in changed} | {
+        k: v for k, v in changed.items() if v is not None}
+    if new.metadata != expected:
+        raise CampaignError(f"{path}: could not update the front matter safely; edit it by hand")
+    return after
+
+
+def draft_writes(campaign: Campaign, key: str, draft: bool) -> dict[Path, str]:
+    """The lesson file to rewrite to make lesson `key` a draft (`draft: true`) or publish it
+    (the key removed)."""
+    lesson = next((lesson for lesson in campaign.all_lessons if lesson.key == key), None)
+    if lesson is None:
+        raise CampaignError(f"{campaign.path}: no lesson {key!r}")
+    if draft and not lesson.draft and len(campaign.lessons) == 1:
+        raise CampaignError(f"{lesson.path}: the only published lesson can't be a draft")
+    old = lesson.path.read_text(encoding="utf-8")
+    value = {"draft": True} if draft else {}
+    new = _checked(lesson.path, old, set_front_matter(old, value, ("draft",)), {"draft": value.get("draft")})
+    return {lesson.path: new} if new != old else {}
+
+
+def move_writes(campaign: Campaign, key: str, step: int) -> dict[Path, str]:
+    """The lesson files to rewrite to move lesson `key` `step` places (-1 up, +1 down),
+    drafts included: every lesson gets an explicit `position:` 1, 2, … in the new order,
+    and no file is renamed, since deliveries remember a lesson by its file stem (a renamed
+    file would be a new lesson to the engine, sent again)."""
+    order = list(campaign.all_lessons)
+    at = next((i for i, lesson in enumerate(order) if lesson.key == key), None)
+    if at is None:
+        raise CampaignError(f"{campaign.path}: no lesson {key!r}")
+    to = at + step
+    if not 0 <= to < len(order):
+        return {}
+    order[at], order[to] = order[to], order[at]
+    writes = {}
+    for position, lesson in enumerate(order, start=1):
+        old = lesson.path.read_text(encoding="utf-8")
+        new = _checked(lesson.path, old, set_front_matter(old, {"position": position}, ("position",)),
+                       {"position": position})
+        if new != old:
+            writes[lesson.path] = new
+    return writes
+
+
+def write_checked(campaign: Campaign, writes: dict[Path, str], settings: Settings) -> list[str]:
+    """Write `writes`; if the campaign then fails to load as a tick would load it, every file
+    gets its old text back and CampaignError says why. Returns the names of the files written."""
+    originals = {path: path.read_text(encoding="utf-8") for path in writes}
+    for path, text in writes.items():
+        write_file(path, text)
+    try:
+        load_checked(campaign.path, settings)
+    except (CampaignError, yaml.YAMLError) as exc:
+        for path, text in originals.items():
+            write_file(path, text)
+        raise CampaignError(f"{exc} (nothing was changed)") from None
+    return sorted(path.name for path in writes)

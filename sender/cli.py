@@ -802,7 +802,8 @@ def status(days: Annotated[int, typer.Option(help="Days of upcoming sends to cha
     with Store(settings().resolved_database_url) as store:
         summary = store.campaign_summary()
         unknown = unknown_outcomes_per_campaign(store, now)  # the console's figure too
-        per_lesson = store.sent_per_lesson()
+        per_lesson = {c["id"]: {key: n["sent"] for key, n in c["lessons"].items() if n.get("sent")}
+                      for c in summary}  # counted with the summary: one pass over deliveries
         upcoming = store.upcoming_per_day(now.replace(hour=0, minute=0, second=0, microsecond=0), days)
         soon = store.upcoming_per_day(now, 1)
     chart_days = [(now + timedelta(days=i)).strftime("%Y-%m-%d") for i in range(days)]
@@ -948,7 +949,9 @@ def newsletter_schedule(
     at: Annotated[str | None, typer.Option(help="When, e.g. '2026-12-01 09:00'.")] = None,
     local: Annotated[bool, typer.Option(help="At that hour in each subscriber's own time zone.")]
     = False,
-    segment: Annotated[str | None, typer.Option(help="Only subscribers with this tag.")] = None,
+    segment: Annotated[str | None, typer.Option(
+        help="Only subscribers with this tag, or matching tags with AND, OR, NOT and parentheses, "
+             "e.g. '(beta OR vip) AND NOT churned'.")] = None,
     cron: Annotated[str | None, typer.Option(help="Recurring, e.g. '0 9 * * mon' (crontab fields).")]
     = None,
     timezone: Annotated[str | None, typer.Option(help="Zone of --at and --cron (default: settings).")]

@@ -25,6 +25,8 @@ from apscheduler.triggers.cron import CronTrigger
 
 from sender.campaign import Campaign, CampaignError, Lesson, load_lesson
 from sender.schedule import zone
+from sender.segments import audience_word
+from sender.segments import parse as parse_segment
 
 if TYPE_CHECKING:
     from sender.engine import Engine, TickReport
@@ -85,9 +87,12 @@ def legacy_issue_key(wall_time: str) -> str:
 
 
 def audience_text(count: int, segment: str | None) -> str:
-    """'1,204 subscribers tagged vip' / '1 active subscriber'."""
+    """'1,204 subscribers tagged vip' / '3 subscribers matching vip AND NOT churned' /
+    '1 active subscriber'."""
     noun = "subscriber" if count == 1 else "subscribers"
-    return f"{count:,} {noun} tagged {segment}" if segment else f"{count:,} active {noun}"
+    if not segment:
+        return f"{count:,} active {noun}"
+    return f"{count:,} {noun} {audience_word(segment)} {segment}"
 
 
 def _nobody(segment: str | None) -> str:
@@ -158,6 +163,8 @@ def schedule_newsletter(store: Store, source: Path, *, at: str | None, cron: str
     if not source.is_file():
         raise NewsletterError(f"newsletter file not found: {source}")
     lesson = load_lesson(source, 1)  # fails now, naming the file, rather than at send time
+    if segment:
+        parse_segment(segment)  # a malformed expression is its own error, not "matches nobody"
     try:
         zone(timezone)
     except ValueError as exc:

@@ -28,8 +28,9 @@ def find_lesson(campaign: Campaign, ref: str) -> Lesson:
     """A lesson by position ("2"), file stem ("02-dominant-hamstrings") or its unique prefix."""
     if ref.isdigit() and (lesson := campaign.lesson(int(ref))):
         return lesson
-    matches = [lesson for lesson in campaign.lessons if lesson.key == ref] or [
-        lesson for lesson in campaign.lessons if lesson.key.startswith(ref)]
+    listed = campaign.all_lessons  # drafts too: they are previewed and test-sent before publishing
+    matches = [lesson for lesson in listed if lesson.key == ref] or [
+        lesson for lesson in listed if lesson.key.startswith(ref)]
     if len(matches) != 1:
         keys = ", ".join(lesson.key for lesson in campaign.lessons)
         raise CampaignError(f"{campaign.path}: no single lesson {ref!r}; lessons are: {keys}")
@@ -40,13 +41,21 @@ def send_test(engine: Engine, slug: str, lesson_ref: str, to: str, *, name: str 
               timezone: str | None = None) -> SendResult:
     refuse_unready(engine.settings, engine.settings.provider)  # the preview's button sends too
     _, campaign = engine.load(slug)
-    lesson = find_lesson(campaign, lesson_ref)
+    return send_test_of(engine, campaign, find_lesson(campaign, lesson_ref), to, name=name,
+                        timezone=timezone)
+
+
+def send_test_of(engine: Engine, campaign: Campaign, lesson: Lesson, to: str, *, name: str = "",
+                 timezone: str | None = None, template: str = "lesson") -> SendResult:
+    """`lesson` (of a course, or a newsletter issue with template "newsletter") as a
+    "[Test]" email to `to`, through the configured provider; nothing is recorded."""
+    refuse_unready(engine.settings, engine.settings.provider)
     subscriber = sample_subscriber(to, name, timezone)
     now = engine.clock()
     message = compose(settings=engine.settings, renderer=engine.renderer,
-                      compiled=engine.renderer.compile(campaign, lesson), subscriber=subscriber,
+                      compiled=engine.renderer.compile(campaign, lesson, template), subscriber=subscriber,
                       signing_key=engine.signing_key, now=now,
-                      delivery_key=f"test:{slug}:{lesson.key}:{subscriber.email}:{now.isoformat()}")
+                      delivery_key=f"test:{campaign.slug}:{lesson.key}:{subscriber.email}:{now.isoformat()}")
     message = dataclasses.replace(message, subject=f"[Test] {message.subject}",
                                   metadata={**message.metadata, "kind": "test"})
     [result] = engine.provider.send_messages([message])

@@ -14,7 +14,7 @@ from sender.content import lint_campaign
 from tests.conftest import REPO
 from tests.test_cli import drip
 
-FRONT_KEYS = "subject, preheader, position, teaser, references, delay, delay_hours, window, weekdays"
+FRONT_KEYS = "subject, preheader, position, draft, teaser, references, delay, delay_hours, window, weekdays"
 TOP_KEYS = "title, source, signoff, language, next_campaign, [schedule], [utm], [button]"
 ZONE_ERROR = "[schedule] timezone: unknown time zone 'Mars/Olympus' (use an IANA name like Europe/Lisbon)"
 

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import sqlite3
+import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,19 +45,33 @@ from sender.store.subscriber_queries import SubscriberQueries
 __all__ = ["AnyRow", "BatchSubscriber", "DueEnrolment", "Store", "StoreBase", "make_engine", "migrate"]
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+SQLITE_TIMEOUT = 30  # seconds a SQLite connection waits for another's write lock
 
 
 def make_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30}, json_deserializer=orjson.loads)
+        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_TIMEOUT},
+                                  json_deserializer=orjson.loads)
 
         @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+        def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")  # readers don't block the sending worker
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+            record.info["optimized_at"] = time.monotonic()
+
+        @sa.event.listens_for(engine, "close")
+        def _sqlite_closing(dbapi_conn: Any, _record: Any) -> None:
+            _optimize(dbapi_conn)
+
+        @sa.event.listens_for(engine, "checkin")
+        def _sqlite_now_and_then(dbapi_conn: Any, record: Any) -> None:
+            # `drip serve` keeps its connections for good: refresh the statistics hourly
+            if dbapi_conn is not None and time.monotonic() - record.info.get("optimized_at", 0) > 3600:
+                record.info["optimized_at"] = time.monotonic()
+                _optimize(dbapi_conn)
 
         return engine
     # orjson: the claim query reads every subscriber's custom fields, a third of its cost in json
@@ -65,12 +82,34 @@ def migrate(engine: sa.Engine) -> None:
     """Bring the schema to the latest Alembic revision (idempotent)."""
     from alembic import command
     from alembic.config import Config
+    from alembic.migration import MigrationContext
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        before = MigrationContext.configure(conn).get_current_revision()
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+        after = MigrationContext.configure(conn).get_current_revision()
+        if conn.dialect.name == "sqlite" and after != before:
+            # New indexes have no statistics, and without them SQLite guesses that every
+            # `status = ?` matches a handful of rows (PostgreSQL's autovacuum analyzes by itself).
+            conn.exec_driver_sql("ANALYZE")
+
+
+def _optimize(dbapi_conn: Any) -> None:
+    """SQLite's advice for connections that come and go: `PRAGMA optimize`, which runs
+    ANALYZE on the tables this connection used whose statistics are missing or out of date
+    (a table grown many times over since). It never waits for another process's write
+    lock: if the database is busy, the next connection to close does it."""
+    try:
+        dbapi_conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            dbapi_conn.execute("PRAGMA optimize")
+        finally:
+            dbapi_conn.execute(f"PRAGMA busy_timeout = {SQLITE_TIMEOUT * 1000}")
+    except sqlite3.Error:  # busy, read-only, or closed under us: statistics can wait
+        pass
 
 
 # Plain slotted dataclasses, not frozen ones: a frozen __init__ costs four times as much, and
@@ -138,11 +177,14 @@ class Store(SubscriberQueries, NewsletterQueries, ReportQueries):
     def __init__(self, url: str, *, auto_migrate: bool = True) -> None:
         self.url = url
         self.engine = make_engine(url)
+        # Closed at exit if nobody closes it, so SQLite's connections say goodbye with
+        # `PRAGMA optimize` (commands such as `drip tick` leave their store open).
+        self._closer = weakref.finalize(self, self.engine.dispose)
         if auto_migrate:
             migrate(self.engine)
 
     def close(self) -> None:
-        self.engine.dispose()
+        self._closer()
 
     def __enter__(self) -> Store:
         return self

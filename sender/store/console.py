@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from sender.store import AnyRow, Store
+from sender import segments
+from sender.store import AnyRow, Store, counts
 from sender.store.reports import unknown_outcome
 from sender.store.schema import (
     UTCDateTime,
@@ -37,41 +38,31 @@ LessonKey = tuple[int, str]  # (campaign id, lesson key)
 
 
 def _has_tag(store: Store, tag: str) -> Any:
-    """Condition: the subscriber carries this tag (tags are a JSON list)."""
-    if store.dialect == "postgresql":
-        return sa.cast(subscribers.c.tags, postgresql.JSONB).contains([tag])
-    values = sa.func.json_each(subscribers.c.tags).table_valued("value")
-    return sa.exists().select_from(values).where(values.c.value == tag)
+    """Condition: the subscriber carries this one tag (the search's filter, not an expression)."""
+    return segments.condition(segments.Tag(tag), store.dialect)
 
 
 # -- campaigns ----------------------------------------------------------------------------
 
 
 def enrolment_counts(store: Store, campaign_id: int | None = None) -> dict[int, dict[str, int]]:
-    """{campaign id: {enrolment status: how many}}."""
-    query = (sa.select(enrolments.c.campaign_id, enrolments.c.status, sa.func.count())
-             .group_by(enrolments.c.campaign_id, enrolments.c.status))
-    if campaign_id is not None:
-        query = query.where(enrolments.c.campaign_id == campaign_id)
+    """{campaign id: {enrolment status: how many}}, counted in the index."""
     out: dict[int, dict[str, int]] = {}
     with store.engine.connect() as conn:
-        # enrolments per campaign and status
-        for cid, status, n in conn.execute(query):
-            out.setdefault(cid, {})[status] = n
+        # enrolments per campaign and status (of one campaign)
+        if campaign_id is None:
+            found = counts.groups(conn, enrolments, ["campaign_id", "status"])
+        else:
+            found = {(campaign_id, *key): n for key, n in counts.groups(
+                conn, enrolments, ["status"], {"campaign_id": campaign_id}).items()}
+    for (cid, status), n in found.items():
+        out.setdefault(cid, {})[status] = n
     return out
 
 
 def delivery_counts(store: Store) -> dict[LessonKey, dict[str, int]]:
-    """{(campaign id, lesson key): {delivery status: how many}}: one scan of deliveries."""
-    with store.engine.connect() as conn:
-        # deliveries per campaign, lesson and status
-        rows = conn.execute(
-            sa.select(deliveries.c.campaign_id, deliveries.c.lesson_key, deliveries.c.status, sa.func.count())
-            .group_by(deliveries.c.campaign_id, deliveries.c.lesson_key, deliveries.c.status)).all()
-    out: dict[LessonKey, dict[str, int]] = {}
-    for cid, key, status, n in rows:
-        out.setdefault((cid, key), {})[status] = n
-    return out
+    """{(campaign id, lesson key): {delivery status: how many}}, counted in the index."""
+    return store.lesson_counts()
 
 
 def event_counts(store: Store) -> dict[LessonKey, dict[str, int]]:
@@ -132,20 +123,31 @@ def _attribute_unsubscribes(conn: sa.Connection, loose: Sequence[Any]) -> dict[L
     return out
 
 
-def active_subscribers_with_tag(store: Store, tag: str) -> Sequence[AnyRow]:
-    with store.engine.connect() as conn:
-        # active subscribers carrying a tag (to enrol a segment)
-        return conn.execute(sa.select(subscribers).where(subscribers.c.status == "active",
-                                                         _has_tag(store, tag))).all()
+def active_subscribers_in_segment(store: Store, segment: str) -> Sequence[AnyRow]:
+    """Whom Start enrols: the active subscribers a segment expression (`sender.segments`) matches."""
+    return store.segment_members(segment)
 
 
 def audience_size(store: Store, segment: str | None) -> int:
+    """How many active subscribers (of a segment) a newsletter would reach: what scheduling counts."""
+    return store.segment_size(segment)
+
+
+def enrolment_reach(store: Store, campaign_id: int | None, segment: str | None) -> int:
+    """How many Start would enrol (and mail lesson 1): the active subscribers (of a segment)
+    not yet enrolled in the campaign; all of them while the campaign has no row."""
+    from sender.segments import segment_condition
+
     conditions = [subscribers.c.status == "active"]
     if segment:
-        conditions.append(_has_tag(store, segment))
+        conditions.append(segment_condition(segment, store.dialect))
+    if campaign_id is not None:
+        conditions.append(~sa.exists().where(enrolments.c.subscriber_id == subscribers.c.id,
+                                             enrolments.c.campaign_id == campaign_id))
     with store.engine.connect() as conn:
-        # how many active subscribers (of a segment) a newsletter would reach
-        return int(conn.execute(sa.select(sa.func.count()).where(*conditions)).scalar() or 0)
+        # active subscribers (of a segment) not yet enrolled in a campaign
+        return int(conn.execute(sa.select(sa.func.count()).select_from(subscribers)
+                                .where(*conditions)).scalar() or 0)
 
 
 # -- schedule -----------------------------------------------------------------------------
@@ -162,25 +164,42 @@ class DueGroup:
 
 def upcoming_lessons(store: Store, end: datetime) -> list[DueGroup]:
     """Active enrolments in active campaigns whose next lesson is due before `end`
-    (overdue ones included), grouped by campaign, lesson position and UTC day."""
-    day = sa.func.date(enrolments.c.next_due_at)
+    (overdue ones included), grouped by campaign, lesson position and UTC day. Each group
+    is a range of the enrolments index, counted there: no row is read."""
     with store.engine.connect() as conn:
-        # next lessons due per campaign, lesson and day
-        rows = conn.execute(
-            sa.select(enrolments.c.campaign_id, enrolments.c.next_position, day, sa.func.count(),
-                      sa.func.min(enrolments.c.next_due_at))
-            .join(campaigns, campaigns.c.id == enrolments.c.campaign_id)
-            .where(enrolments.c.status == "active", campaigns.c.status == "active",
-                   enrolments.c.next_due_at < end)
-            .group_by(enrolments.c.campaign_id, enrolments.c.next_position, day)).all()
-    first_due = cast(UTCDateTime, enrolments.c.next_due_at.type)  # the column's type, as declared
-    out = []
-    for cid, position, when, n, earliest in rows:
-        if not isinstance(earliest, datetime):  # SQLite hands min() back as text
-            earliest = first_due.process_result_value(datetime.fromisoformat(str(earliest)),
-                                                       store.engine.dialect)
-        out.append(DueGroup(cid, position, str(when)[:10], n, earliest))
-    return out
+        # active campaigns
+        live = set(conn.execute(sa.select(campaigns.c.id).where(campaigns.c.status == "active")).scalars())
+        # the lessons their active enrolments get next (found in the index, not counted)
+        pairs = [{"campaign_id": cid, "status": "active", "next_position": position}
+                 for cid, status, position in counts.groups(
+                     conn, enrolments, ["campaign_id", "status", "next_position"], count=False)
+                 if status == "active" and cid in live]
+        # when the earliest of each is due, then the days from that one's to `end`
+        firsts = counts.range_counts(conn, enrolments, "next_due_at",
+                                     [(fixed, _LONG_AGO, end) for fixed in pairs], first=True)
+        ranges = [(fixed, lo, hi) for fixed, (n, earliest) in zip(pairs, firsts, strict=True) if n
+                  for lo, hi, _ in counts.day_ranges(_day_of(_aware(store, earliest)), end)]
+        found = counts.range_counts(conn, enrolments, "next_due_at", ranges, first=True)
+    return [DueGroup(fixed["campaign_id"], fixed["next_position"], lo.strftime("%Y-%m-%d"), n,
+                     _aware(store, earliest))
+            for (fixed, lo, _), (n, earliest) in zip(ranges, found, strict=True) if n]
+
+
+_LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _day_of(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _aware(store: Store, value: Any) -> datetime:
+    """A due time as the column hands it back (SQLite may give min() as text)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    column = cast(UTCDateTime, enrolments.c.next_due_at.type)  # the column's type, as declared
+    aware = column.process_result_value(datetime.fromisoformat(str(value)), store.engine.dialect)
+    assert aware is not None
+    return aware
 
 
 def scheduled_newsletters(store: Store) -> Sequence[AnyRow]:
@@ -241,9 +260,8 @@ def search_subscribers(store: Store, *, query: str = "", tag: str = "", status: 
 
 def subscriber_status_counts(store: Store) -> dict[str, int]:
     with store.engine.connect() as conn:
-        # subscribers per status
-        return dict(conn.execute(sa.select(subscribers.c.status, sa.func.count())
-                                 .group_by(subscribers.c.status)).all())
+        # subscribers per status, counted in the status index
+        return {status: n for (status,), n in counts.groups(conn, subscribers, ["status"]).items()}
 
 
 @dataclass

@@ -13,7 +13,7 @@ The columns must lead an index (after the `fixed` ones) and hold no NULLs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,60 +26,76 @@ def _quoted(conn: sa.Connection, name: str) -> str:
     return conn.dialect.identifier_preparer.quote(name)
 
 
-def group_counts(conn: sa.Connection, table: sa.Table, columns: Sequence[str],
-                 fixed: Mapping[str, Any] | None = None) -> dict[Key, int]:
-    """{values of `columns`: rows} among rows with the `fixed` values, e.g. enrolments per
-    (campaign_id, status). `fixed` and then `columns` must lead one of `table`'s indexes."""
+def groups(conn: sa.Connection, table: sa.Table, columns: Sequence[str],
+           fixed: Mapping[str, Any] | None = None, *, count: bool = True) -> dict[Key, int]:
+    """{values of `columns`: rows} among rows with the `fixed` values (ids, statuses), e.g.
+    enrolments per (campaign_id, status); with `count=False` only the groups (each 0).
+    `fixed` and then `columns` must lead one of `table`'s indexes."""
     fixed = dict(fixed or {})
     q = {c: _quoted(conn, c) for c in [*fixed, *columns]}
     name = _quoted(conn, table.name)
-    params = {f"f{i}": table.c[c].type.bind_processor(conn.dialect)(v)  # type: ignore[misc]
-              if table.c[c].type.bind_processor(conn.dialect) else v
-              for i, (c, v) in enumerate(fixed.items())}
+    params = {f"f{i}": v for i, v in enumerate(fixed.values())}
 
     def where(alias: str) -> list[str]:
         return [f"{alias}.{q[c]} = :f{i}" for i, c in enumerate(fixed)]
 
     group = ", ".join(f"g.{q[c]}" for c in columns)
+    picked = ", ".join(f"t.{q[c]}" for c in columns)
     matches = " AND ".join([*where("x"), *(f"x.{q[c]} = g.{q[c]}" for c in columns)])
-    count = f"(SELECT count(*) FROM {name} AS x WHERE {matches})"
-    cols = ", ".join(q[c] for c in columns)
+    tally = f"(SELECT count(*) FROM {name} AS x WHERE {matches})" if count else "0"
     if conn.dialect.name == "postgresql":
-        # A loose index scan: the first group, then repeatedly the first one after it.
+        # A loose index scan: the first group, then again and again the first one after it.
         base = " AND ".join(where("t")) or "TRUE"
-        after = f"({', '.join(f't.{q[c]}' for c in columns)}) > ({group})"
+        order = ", ".join(q[c] for c in columns)
         sql = (f"WITH RECURSIVE g AS ("
-               f"(SELECT {', '.join(f't.{q[c]}' for c in columns)} FROM {name} AS t WHERE {base} "
-               f"ORDER BY {cols} LIMIT 1) "
+               f"(SELECT {picked} FROM {name} AS t WHERE {base} ORDER BY {order} LIMIT 1) "
                f"UNION ALL SELECT n.* FROM g CROSS JOIN LATERAL ("
-               f"SELECT {', '.join(f't.{q[c]}' for c in columns)} FROM {name} AS t "
-               f"WHERE {base} AND {after} ORDER BY {cols} LIMIT 1) AS n) "
-               f"SELECT {group}, {count} FROM g")
+               f"SELECT {picked} FROM {name} AS t WHERE {base} AND ({picked}) > ({group}) "
+               f"ORDER BY {order} LIMIT 1) AS n) "
+               f"SELECT {group}, {tally} FROM g")
     else:
         # SQLite's DISTINCT on the leading columns of an index seeks from group to group.
         base = " AND ".join(where("t")) or "1"
-        sql = (f"SELECT {group}, {count} FROM (SELECT DISTINCT {', '.join(f't.{q[c]}' for c in columns)} "
-               f"FROM {name} AS t WHERE {base}) AS g")
+        sql = f"SELECT {group}, {tally} FROM (SELECT DISTINCT {picked} FROM {name} AS t WHERE {base}) AS g"
     return {tuple(row[:-1]): int(row[-1]) for row in conn.execute(sa.text(sql), params)}
 
 
-def range_counts(conn: sa.Connection, table: sa.Table, fixed: Mapping[str, Any], column: str,
-                 ranges: Sequence[tuple[datetime, datetime]], *, first: bool = False
+def range_counts(conn: sa.Connection, table: sa.Table, column: str,
+                 ranges: Sequence[tuple[Mapping[str, Any], datetime, datetime]], *, first: bool = False
                  ) -> list[tuple[int, Any]]:
-    """For each [start, end) of `ranges`: (rows with the `fixed` values whose `column` lies
-    in it, and with `first` the smallest such value, else None). `fixed` and then `column`
-    must lead an index."""
-    equal = [table.c[c] == v for c, v in fixed.items()]
-    col = table.c[column]
+    """For each (fixed values, start, end) of `ranges`: the rows with those values whose
+    `column` lies in [start, end), and with `first` the smallest such value as the driver
+    gives it (else None). The fixed columns and then `column` must lead an index. Written
+    as text: compiling a hundred subqueries with SQLAlchemy took longer than running them."""
+    name, col = _quoted(conn, table.name), _quoted(conn, column)
     out: list[tuple[int, Any]] = []
     for start in range(0, len(ranges), CHUNK):
-        parts: list[Any] = []
-        for lo, hi in ranges[start:start + CHUNK]:
-            inside = [*equal, col >= lo, col < hi]
-            parts.append(sa.select(sa.func.count()).select_from(table).where(*inside).scalar_subquery())
+        parts: list[str] = []
+        params: list[sa.BindParameter[Any]] = []
+        for i, (fixed, lo, hi) in enumerate(ranges[start:start + CHUNK]):
+            conditions: list[str] = []
+            for c, value in fixed.items():
+                conditions.append(f"{_quoted(conn, c)} = :v{i}_{len(conditions)}")
+                params.append(sa.bindparam(f"v{i}_{len(conditions) - 1}", value))
+            conditions += [f"{col} >= :lo{i}", f"{col} < :hi{i}"]
+            params += [sa.bindparam(f"lo{i}", lo, type_=table.c[column].type),
+                       sa.bindparam(f"hi{i}", hi, type_=table.c[column].type)]
+            where = " AND ".join(conditions)
+            parts.append(f"(SELECT count(*) FROM {name} WHERE {where})")
             if first:
-                parts.append(sa.select(sa.func.min(col)).where(*inside).scalar_subquery())
-        row = conn.execute(sa.select(*parts)).one()
-        step = 2 if first else 1
-        out += [(int(row[i]), row[i + 1] if first else None) for i in range(0, len(row), step)]
+                parts.append(f"(SELECT min({col}) FROM {name} WHERE {where})")
+        row = conn.execute(sa.text(f"SELECT {', '.join(parts)}").bindparams(*params)).one()
+        out += ([(int(row[i]), row[i + 1]) for i in range(0, len(row), 2)] if first
+                else [(int(n), None) for n in row])
+    return out
+
+
+def day_ranges(start: datetime, end: datetime) -> list[tuple[datetime, datetime, str]]:
+    """[start, end) cut at UTC midnights: (from, to, the UTC day "YYYY-MM-DD") each."""
+    out = []
+    lo = start.astimezone(UTC)
+    while lo < end:
+        hi = min(end, lo.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1))
+        out.append((lo, hi, lo.strftime("%Y-%m-%d")))
+        lo = hi
     return out

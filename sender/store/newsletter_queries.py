@@ -1,5 +1,5 @@
 """The newsletter queries of `Store`: scheduling and reading newsletters, and who an
-issue is for (a segment: active subscribers with a tag). Claiming an issue's batch is
+issue is for (a segment: active subscribers matching a tag expression). Claiming an issue's batch is
 in `Store` with the other claims, in the transaction a tick commits."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
+from sender import segments
 from sender.store.base import AnyRow, StoreBase
 from sender.store.schema import campaigns, deliveries, newsletters, subscribers
 
@@ -55,16 +55,20 @@ class NewsletterQueries(StoreBase):
                                      .distinct()).scalars())
 
     def _segment(self, segment: str | None) -> list[Any]:  # conditions
-        """Who a newsletter is for: active subscribers, with the segment's tag if it has one.
-        Scheduling counts, and sending claims, by this one definition."""
+        """Who a newsletter is for: active subscribers, matching the segment's tag expression
+        if it has one (`sender.segments`). Scheduling counts, sending claims, and the console
+        enrols and counts, by this one definition."""
         conditions = [subscribers.c.status == "active"]
         if segment:
-            if self.dialect == "postgresql":
-                conditions.append(sa.cast(subscribers.c.tags, postgresql.JSONB).contains([segment]))
-            else:
-                tags = sa.func.json_each(subscribers.c.tags).table_valued("value")
-                conditions.append(sa.exists().select_from(tags).where(tags.c.value == segment))
+            conditions.append(segments.segment_condition(segment, self.dialect))
         return conditions
+
+    def segment_members(self, segment: str | None) -> Sequence[AnyRow]:
+        """The active subscribers of a segment (None: everyone), by id: whom Start enrols."""
+        with self.engine.connect() as conn:
+            # the active subscribers a segment expression matches
+            return conn.execute(sa.select(subscribers).where(*self._segment(segment))
+                                .order_by(subscribers.c.id)).all()
 
     def _audience(self, campaign_id: int, key: str, segment: str | None) -> list[Any]:  # conditions
         """Active subscribers of a segment who have no delivery of this issue yet."""

@@ -6,11 +6,12 @@ enrolments and deliveries (`Engine.plan`). Rules that the console shows too, suc
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
+from sender.store import counts
 from sender.store.base import AnyRow, StoreBase
 from sender.store.schema import campaigns, deliveries, enrolments, subscribers
 
@@ -57,52 +58,60 @@ class ReportQueries(StoreBase):
 
     def upcoming_per_day(self, start: datetime, days: int) -> dict[int, dict[str, int]]:
         """Next lessons due per campaign id and UTC day (YYYY-MM-DD), for the schedule chart."""
-        day = sa.func.date(enrolments.c.next_due_at)
+        end = start + timedelta(days=days)
+        cut = counts.day_ranges(start, end)
         with self.engine.connect() as conn:
-            # next lessons due per campaign and day
-            rows = conn.execute(
-                sa.select(enrolments.c.campaign_id, day, sa.func.count())
-                .where(enrolments.c.status == "active", enrolments.c.next_due_at >= start,
-                       enrolments.c.next_due_at < start + timedelta(days=days))
-                .group_by(enrolments.c.campaign_id, day)
-            ).all()
+            # the lessons active enrolments get next, per campaign (found in the index, not counted)
+            found_groups = counts.groups(conn, enrolments, ["campaign_id", "status", "next_position"],
+                                         count=False)
+            active = [(cid, position) for cid, status, position in found_groups if status == "active"]
+            # next lessons due per campaign, lesson and day: one index range each
+            ranges = [({"campaign_id": cid, "status": "active", "next_position": position}, lo, hi)
+                      for cid, position in active for lo, hi, _ in cut]
+            found = counts.range_counts(conn, enrolments, "next_due_at", ranges)
         out: dict[int, dict[str, int]] = {}
-        for campaign_id, when, count in rows:
-            out.setdefault(campaign_id, {})[str(when)[:10]] = count
+        for (fixed, lo, _), (n, _) in zip(ranges, found, strict=True):
+            if n:
+                per_day = out.setdefault(fixed["campaign_id"], {})
+                day = lo.astimezone(UTC).strftime("%Y-%m-%d")
+                per_day[day] = per_day.get(day, 0) + n
+        return out
+
+    def lesson_counts(self) -> dict[tuple[int, str], dict[str, int]]:
+        """{(campaign id, lesson key): {delivery status: how many}}, counted in the index."""
+        with self.engine.connect() as conn:
+            # deliveries per campaign, lesson and status
+            found = counts.groups(conn, deliveries, ["campaign_id", "lesson_key", "status"])
+        out: dict[tuple[int, str], dict[str, int]] = {}
+        for (cid, key, status), n in found.items():
+            out.setdefault((cid, key), {})[status] = n
         return out
 
     def sent_per_lesson(self) -> dict[int, dict[str, int]]:
-        with self.engine.connect() as conn:
-            # sent deliveries per campaign and lesson
-            rows = conn.execute(
-                sa.select(deliveries.c.campaign_id, deliveries.c.lesson_key, sa.func.count())
-                .where(deliveries.c.status == "sent")
-                .group_by(deliveries.c.campaign_id, deliveries.c.lesson_key)
-            ).all()
         out: dict[int, dict[str, int]] = {}
-        for campaign_id, key, count in rows:
-            out.setdefault(campaign_id, {})[key] = count
+        for (cid, key), by_status in self.lesson_counts().items():
+            if by_status.get("sent"):
+                out.setdefault(cid, {})[key] = by_status["sent"]
         return out
 
     def campaign_summary(self) -> list[dict[str, Any]]:
-        """Per campaign: enrolments by status and deliveries by status."""
+        """Per campaign: enrolments by status, deliveries by status, and deliveries by lesson
+        and status ("lessons", the figures `sent_per_lesson` gives, from the same count)."""
+        lessons = self.lesson_counts()
         with self.engine.connect() as conn:
-            # enrolment counts per campaign and status
-            enrol_counts = conn.execute(
-                sa.select(enrolments.c.campaign_id, enrolments.c.status, sa.func.count())
-                .group_by(enrolments.c.campaign_id, enrolments.c.status)
-            ).all()
-            # delivery counts per campaign and status
-            delivery_counts = conn.execute(
-                sa.select(deliveries.c.campaign_id, deliveries.c.status, sa.func.count())
-                .group_by(deliveries.c.campaign_id, deliveries.c.status)
-            ).all()
+            # enrolments per campaign and status
+            enrolled = counts.groups(conn, enrolments, ["campaign_id", "status"])
             rows = conn.execute(sa.select(campaigns).order_by(campaigns.c.id)).all()
         out = []
         for c in rows:
+            mine = {key: by_status for (cid, key), by_status in lessons.items() if cid == c.id}
+            totals: dict[str, int] = {}
+            for by_status in mine.values():
+                for status, n in by_status.items():
+                    totals[status] = totals.get(status, 0) + n
             out.append({
                 "id": c.id, "slug": c.slug, "status": c.status, "paused_reason": c.paused_reason,
-                "enrolments": {s: n for cid, s, n in enrol_counts if cid == c.id},
-                "deliveries": {s: n for cid, s, n in delivery_counts if cid == c.id},
+                "enrolments": {s: n for (cid, s), n in enrolled.items() if cid == c.id},
+                "deliveries": totals, "lessons": mine,
             })
         return out

@@ -61,6 +61,26 @@ def _lines(text: str, width: int) -> list[str]:
     return [ln if len(ln) <= width else ln[:max(width - 1, 1)] + "…" for ln in lines]
 
 
+def _wrapped(text: str, width: int) -> list[str]:
+    """A label in as many lines of about `width` characters as it takes, whole: a lesson's
+    title is how staff tell the bars apart, so it is never cut (a word longer than a line
+    is split, not dropped)."""
+    lines, line = [], ""
+    for word in text.split():
+        while len(word) > width:
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(word[:width])
+            word = word[width:]
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return [*lines, line] if line or not lines else lines
+
+
 def _svg(width: int, height: int, label: str, body: list[str], css_class: str) -> Markup:
     return Markup(
         f'<svg class="chart {css_class}" viewBox="0 0 {width} {height}" width="100%" role="img" '
@@ -83,14 +103,16 @@ def _legend(series: Sequence[Series], x: float, y: float, width: float) -> tuple
 
 
 def grouped_bars(title: str, categories: Sequence[str], series: Sequence[Series], *, stacked: bool = False,
-                 narrow: bool = False) -> Markup:
-    """Bars per category, side by side (or stacked), one colour per series."""
+                 narrow: bool = False, whole_labels: bool = False) -> Markup:
+    """Bars per category, side by side (or stacked), one colour per series; `whole_labels`
+    wraps every label onto as many lines as it needs, never turned or cut (lesson titles)."""
     if narrow:
         return _horizontal(title, categories, series, stacked)
-    return _vertical(title, categories, series, stacked)
+    return _vertical(title, categories, series, stacked, whole_labels)
 
 
-def _vertical(title: str, categories: Sequence[str], series: Sequence[Series], stacked: bool) -> Markup:
+def _vertical(title: str, categories: Sequence[str], series: Sequence[Series], stacked: bool,
+              whole_labels: bool = False) -> Markup:
     width, left, right, top = 960, 56, 12, 8
     legend, legend_h = _legend(series, left, top, width - left - right)
     plot_top = top + legend_h + 10
@@ -99,8 +121,10 @@ def _vertical(title: str, categories: Sequence[str], series: Sequence[Series], s
     slot = plot_w / max(len(categories), 1)
     chars = max(int(slot / 7), 3)  # what fits under a bar at this font size
     # Many short labels (days) turn 45°; a few long ones (lessons) wrap onto two lines.
-    rotate = any(len(c) > chars for c in categories) and len(categories) > 8
+    rotate = any(len(c) > chars for c in categories) and len(categories) > 8 and not whole_labels
     label_h = 50 if rotate else 40
+    if whole_labels:
+        label_h = max(40, 12 + 14 * max((len(_wrapped(c, chars)) for c in categories), default=1))
     height = int(plot_top + plot_h + label_h)
     totals = [sum(s.values[i] for s in series) if stacked else max((s.values[i] for s in series), default=0)
               for i in range(len(categories))]
@@ -134,17 +158,19 @@ def _vertical(title: str, categories: Sequence[str], series: Sequence[Series], s
                             f'height="{_num(max(h, 1))}" fill="{s.colour}"><title>{escape(category)}: '
                             f'{escape(s.name)} {value:,}</title></rect>')
         cx, ly = left + i * slot + slot / 2, plot_top + plot_h + 16
-        body.append(_category_label(category, cx, ly, rotate, chars))
+        body.append(_category_label(category, cx, ly, rotate, chars, whole_labels))
     return _svg(width, height, title, body, "chart-wide")
 
 
-def _category_label(category: str, cx: float, ly: float, rotate: bool, chars: int) -> str:
-    """A category's name under its bars, centred at cx: turned 45°, or wrapped at `chars`."""
+def _category_label(category: str, cx: float, ly: float, rotate: bool, chars: int,
+                    whole: bool = False) -> str:
+    """A category's name under its bars, centred at cx: turned 45°, or wrapped at `chars`
+    (in two lines, or `whole`: in as many as it takes)."""
     if rotate:
         return (f'<text x="{_num(cx)}" y="{_num(ly)}" text-anchor="end" fill="currentColor" '
                 f'transform="rotate(-45 {_num(cx)} {_num(ly)})">{escape(category)}</text>')
     spans = "".join(f'<tspan x="{_num(cx)}" dy="{0 if n == 0 else 14}">{escape(line)}</tspan>'
-                    for n, line in enumerate(_lines(category, chars)))
+                    for n, line in enumerate(_wrapped(category, chars) if whole else _lines(category, chars)))
     return f'<text y="{_num(ly)}" text-anchor="middle" fill="currentColor">{spans}</text>'
 
 
@@ -152,7 +178,8 @@ def _horizontal(title: str, categories: Sequence[str], series: Sequence[Series],
     width, left, right = 360, 8, 48
     legend, legend_h = _legend(series, left, 4, width - left - right)
     bar_h = 12 if stacked else 9
-    row_h = 16 + (bar_h if stacked else bar_h * len(series)) + 8
+    bars_h = (bar_h if stacked else bar_h * len(series)) + 8
+    chars = int((width - left - 4) / 6.6)  # what fits across at this font size
     y = 4 + legend_h + 8
     totals = [sum(s.values[i] for s in series) if stacked else max((s.values[i] for s in series), default=0)
               for i in range(len(categories))]
@@ -160,8 +187,11 @@ def _horizontal(title: str, categories: Sequence[str], series: Sequence[Series],
     plot_w = width - left - right
     body = [*legend]
     for i, category in enumerate(categories):
-        body.append(f'<text x="{left}" y="{_num(y + 11)}" fill="currentColor">{escape(category)}</text>')
-        by = y + 16
+        lines = _wrapped(category, chars)
+        spans = "".join(f'<tspan x="{left}" dy="{0 if n == 0 else 14}">{escape(line)}</tspan>'
+                        for n, line in enumerate(lines))
+        body.append(f'<text y="{_num(y + 11)}" fill="currentColor">{spans}</text>')
+        by = y + 16 + 14 * (len(lines) - 1)
         x = float(left)
         for s in series:
             value = s.values[i]
@@ -179,13 +209,14 @@ def _horizontal(title: str, categories: Sequence[str], series: Sequence[Series],
         if stacked:
             body.append(f'<text x="{_num(x + 4)}" y="{_num(by + bar_h - 2)}" font-size="10" '
                         f'fill="currentColor">{totals[i]:,}</text>')
-        y += row_h
+        y += 16 + 14 * (len(lines) - 1) + bars_h
     return _svg(width, int(y + 4), title, body, "chart-narrow")
 
 
-def both(title: str, categories: Sequence[str], series: Sequence[Series], *, stacked: bool = False) -> Markup:
+def both(title: str, categories: Sequence[str], series: Sequence[Series], *, stacked: bool = False,
+         whole_labels: bool = False) -> Markup:
     """The wide and the narrow drawing; CSS shows the one that fits."""
-    return Markup(grouped_bars(title, categories, series, stacked=stacked)
+    return Markup(grouped_bars(title, categories, series, stacked=stacked, whole_labels=whole_labels)
                   + grouped_bars(title, categories, series, stacked=stacked, narrow=True))
 
 
@@ -200,8 +231,10 @@ def funnel(title: str, lessons: Sequence[str], numbers: Sequence[dict[str, int]]
                   for i, name in enumerate(ENGAGEMENT)]
     losses = [Series(name, [n.get(name, 0) for n in numbers], LOSS_PALETTE[i])
               for i, name in enumerate(LOSSES)]
-    return Markup(both(f"{title}: sent, delivered, opened, clicked per lesson", lessons, engagement)
-                  + both(f"{title}: unsubscribed, bounced, complained per lesson", lessons, losses))
+    return Markup(both(f"{title}: sent, delivered, opened, clicked per lesson", lessons, engagement,
+                       whole_labels=True)
+                  + both(f"{title}: unsubscribed, bounced, complained per lesson", lessons, losses,
+                         whole_labels=True))
 
 
 def per_day(title: str, days: Sequence[str], series: Sequence[tuple[str, Sequence[int]]]) -> Markup:

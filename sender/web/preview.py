@@ -190,7 +190,11 @@ def _lesson(slug: str, key: str, sample: Sample) -> Shown:
     subscriber = sample.subscriber()
     timing = next(r for r in _schedule(campaign, sample.timezone) if r["lesson"] is lesson)
     engine.renderer.templates_generation(force=True)  # this request must see the latest save
-    compiled = engine.renderer.compile(campaign, lesson)
+    if lesson.draft:  # rendered as it will be once published: its number, the lesson after it
+        published = campaign.with_lesson(lesson)
+        compiled = engine.renderer.compile(published, published.lesson(lesson.position) or lesson)
+    else:
+        compiled = engine.renderer.compile(campaign, lesson)
     message = _compose(campaign, compiled, subscriber, timing["due"], lesson.key)
     return Shown(message, compiled.preheader_slots, campaign, lesson, timing)
 
@@ -317,12 +321,14 @@ def _schedule(campaign: Campaign, timezone: str) -> list[dict[str, Any]]:
     engine = drip().engine
     tz = campaign.zone_of(SimpleNamespace(timezone=timezone), engine.settings)
     rows, previous = [], engine.clock()
-    for lesson in campaign.lessons:
+    for lesson in campaign.all_lessons:
         timing = campaign.timing(lesson, engine.settings)
         due = due_after(previous, timing, tz, first=lesson.position == 1)
-        rows.append({"lesson": lesson, "rule": describe_timing(timing, lesson.position),
-                     "due": due, "local": due.astimezone(tz)})
-        previous = due
+        rule = describe_timing(timing, lesson.position)
+        rows.append({"lesson": lesson, "due": due, "local": due.astimezone(tz),
+                     "rule": f"draft, not sent until published (then: {rule})" if lesson.draft else rule})
+        if not lesson.draft:  # a draft's row says when it would go; the lessons after it don't wait
+            previous = due
     return rows
 
 

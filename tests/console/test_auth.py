@@ -134,7 +134,8 @@ def test_missing_or_wrong_csrf_token_is_refused(glute_project: Path, sqlite_url:
         answer = c.client.post("/console/campaigns/glute-activation/start", data=data)
         assert answer.status_code == 400
     assert c.engine.store.campaign_by_slug("glute-activation") is None
-    assert c.post("/console/campaigns/glute-activation/start", {"audience": "all"}).status_code == 302
+    assert c.post("/console/campaigns/glute-activation/start",
+                  {"audience": "all", "expected": "1"}).status_code == 302
     assert c.engine.store.campaign_by_slug("glute-activation") is not None
 
 

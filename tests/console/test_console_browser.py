@@ -56,7 +56,13 @@ def test_staff_run_a_course_from_the_console(glute_project: Path, sqlite_url: st
         page.get_by_role("link", name="Campaigns").click()
         page.get_by_role("link", name="4 Reasons Why You Can’t Activate Your Glutes").click()
         page.get_by_role("button", name="Enrol").click()
+        page.get_by_role("button", name="Enrol 3 and send lesson 1").click()  # the confirmation step
         page.get_by_text(f"Enrolled 3 new subscriber(s) in {COURSE}.").wait_for()
+        sent_before = len(c.engine.provider.outbox)
+        page.get_by_label("To").fill("staff@bimkinesiology.ca")
+        page.get_by_role("button", name="Send test").click()
+        page.get_by_text("Sent a test of lesson 1").wait_for()
+        assert c.engine.provider.outbox[sent_before].subject.startswith("[Test] ")
         assert page.locator("svg.chart-wide").first.is_visible()
         page.screenshot(path=str(ARTIFACTS / "console-campaign-1280.png"), full_page=True)
         page.set_viewport_size({"width": 390, "height": 844})

@@ -2,7 +2,8 @@
 (and each lesson's send-time rules), newsletters, subscribers, deliverability.
 
 One module per page: `campaigns`, `schedule`, `timing`, `newsletters`, `subscribers`,
-`deliverability`; the big counts they share are cached by `cache`. This module holds
+`deliverability`, and `segments` (the live segment count); the big counts they share
+are cached by `cache`. This module holds
 the blueprint and what every page goes through: the login, the CSRF check, the
 headers, the error pages and the page frame.
 
@@ -10,7 +11,8 @@ Every page needs a login (`sender.web.auth`) and every form a CSRF token. It doe
 what the CLI does and validates the same way (`drip enrol`, `pause`/`resume`,
 `newsletter schedule`/`cancel`, `subscribers add`/`import`/`export`, `status`,
 `schedule`), through the same functions. Pages are server-rendered Jinja
-(autoescaped) with no script; charts are inline SVG (`sender.web.charts`).
+(autoescaped); the one script, the live segment count, runs by the CSP nonce; charts
+are inline SVG (`sender.web.charts`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ bp = Blueprint("console", __name__, url_prefix="/console",
 IMPORT_LIMIT = 200 * 1024 * 1024  # a CSV of a few hundred thousand people; the app's default is 5 MB
 NAV = (("console.campaigns", "Campaigns"), ("console.schedule", "Schedule"),
        ("console.newsletters", "Newsletters"), ("console.subscribers", "Subscribers"),
-       ("console.deliverability", "Deliverability"))
+       ("console.deliverability", "Deliverability"), ("console.sending", "Sending"))
 OPEN_ENDPOINTS = {"console.login"}  # everything else needs a login
 CSP = ("default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -176,8 +178,11 @@ def logout() -> werkzeug.Response:
 from sender.web.console import (  # noqa: E402
     campaigns,
     deliverability,
+    lessons,
     newsletters,
     schedule,
+    segments,
+    sending,
     subscribers,
     timing,
 )
@@ -185,4 +190,5 @@ from sender.web.console import (  # noqa: E402
 # Also re-exported: the timing keys and their editor (sender.campaign, sender.campaign_edit), which
 # the send-times page uses, and the cache, for whoever looks for them under the console's name.
 __all__ = ["SCHEDULE_KEYS", "TIMING_KEYS", "Snapshots", "bp", "campaigns", "deliverability", "init_app",
-           "newsletters", "schedule", "set_front_matter", "set_toml_schedule", "subscribers", "timing"]
+           "lessons", "newsletters", "schedule", "segments", "sending", "set_front_matter",
+           "set_toml_schedule", "subscribers", "timing"]

@@ -4,13 +4,15 @@ resume and retry its failed deliveries."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import werkzeug
-from flask import current_app, flash, g, redirect, request, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 
+from sender import segments
 from sender.campaign import Campaign, CampaignError, Lesson, campaign_dirs, load_campaign
 from sender.campaign_edit import load_checked
 from sender.errors import DripError
@@ -19,6 +21,9 @@ from sender.schedule import due_after
 from sender.store import console as queries
 from sender.web import charts, drip
 from sender.web.console import bp, cache, page, safe_next
+
+if TYPE_CHECKING:
+    from sender.providers.base import SendResult
 
 
 def folders() -> dict[str, Path]:
@@ -92,7 +97,6 @@ def _lesson_numbers(campaign_id: int | None, lessons: list[Lesson]) -> tuple[lis
     subjects = {lesson.key: lesson.subject for lesson in lessons}
     for i, row in enumerate(rows, start=1):
         row["label"] = f"{i}. {subjects[row['key']]}" if not row["removed"] else f"(removed) {row['key']}"
-        row["short"] = row["label"] if len(row["label"]) <= 26 else row["label"][:25] + "…"
     return rows, as_of
 
 
@@ -103,23 +107,38 @@ def campaign(slug: str) -> tuple[str, int]:
     row = engine.store.campaign_by_slug(slug)
     summary = _summary(queries.enrolment_counts(engine.store, row.id).get(row.id, {}) if row else {})
     lessons, as_of = _lesson_numbers(row.id if row else None, list(loaded.lessons))
-    chart = charts.funnel(loaded.title, [r["short"] for r in lessons], lessons)
+    chart = charts.funnel(loaded.title, [r["label"] for r in lessons], lessons)  # whole, wrapped
     preview = "preview" in current_app.blueprints
     return page("console_campaign.html", title=loaded.title, campaign=loaded, row=row, summary=summary,
                 lessons=lessons, chart=chart, as_of=datetime.fromtimestamp(as_of, UTC), preview=preview,
-                max_age=current_app.config["CONSOLE_STATS_MAX_AGE"])
+                max_age=current_app.config["CONSOLE_STATS_MAX_AGE"], test_to=test_address())
 
 
 @bp.post("/campaigns/<slug>/start")
-def start(slug: str) -> werkzeug.Response:
-    """Enrol all active subscribers, or those with a tag (`drip enrol`)."""
+def start(slug: str) -> werkzeug.Response | tuple[str, int]:
+    """Enrol all active subscribers, or a segment's (a tag expression, `sender.segments`) (`drip enrol`)."""
     engine = drip().engine
     read_campaign(slug)
     warnings = before_enrolling(engine.store, engine.settings.path("campaigns_dir") / slug)
     tag = request.form.get("tag", "").strip() if request.form.get("audience") == "tag" else ""
     if request.form.get("audience") == "tag" and not tag:
-        raise DripError("say which tag to enrol, or choose all active subscribers")
+        raise DripError("say which segment to enrol (a tag, or tags with AND, OR, NOT), "
+                        "or choose all active subscribers")
+    # Enrolling mails lesson 1 to everyone it adds: the first POST shows how many; the
+    # second, carrying that number, enrols, unless the number changed meanwhile (as invite).
+    existing = engine.store.campaign_by_slug(slug)
+    reach = queries.enrolment_reach(engine.store, existing.id if existing else None, tag or None)
+    if not reach:
+        flash(f"Nothing to enrol: every active subscriber{f' in {tag}' if tag else ''} is "
+              f"already in {slug}." if existing else
+              f"Nothing to enrol: no active subscriber{f' in {tag}' if tag else ''}.")
+        return redirect(url_for("console.campaign", slug=slug))
+    expected = request.form.get("expected", "")
+    if expected != str(reach):
+        return page("console_enrol.html", title=f"Enrol in {slug}", slug=slug, reach=reach, tag=tag,
+                    audience="tag" if tag else "all", changed=expected.isdigit(), warnings=warnings)
     if tag:
+        segments.parse(tag)  # a malformed expression is refused before anything is stored
         campaign_id, loaded = engine.load(slug)
         first, now = loaded.lessons[0], engine.clock()
         timing = engine.timing(loaded, first)
@@ -127,13 +146,14 @@ def start(slug: str) -> werkzeug.Response:
         new = engine.store.enrol([
             {"subscriber_id": s.id, "campaign_id": campaign_id, "enrolled_at": now,
              "next_due_at": due_after(now, timing, engine.zone_of(s, loaded), first=True)}
-            for s in queries.active_subscribers_with_tag(engine.store, tag)])
+            for s in queries.active_subscribers_in_segment(engine.store, tag)])
     else:
         new = engine.enrol(slug)
     cache.forget("upcoming")
     row = engine.store.campaign_by_slug(slug)
     paused = " The campaign is paused: resume it to send." if row and row.status == "paused" else ""
-    flash(f"Enrolled {new:,} new subscriber(s){f' tagged {tag}' if tag else ''} in {slug}.{paused}")
+    who = f" {segments.audience_word(tag)} {tag}" if tag else ""
+    flash(f"Enrolled {new:,} new subscriber(s){who} in {slug}.{paused}")
     for warning in warnings:
         flash(f"Note: {warning}")
     return redirect(url_for("console.campaign", slug=slug))
@@ -173,3 +193,44 @@ def pause(slug: str) -> werkzeug.Response:
 @bp.post("/campaigns/<slug>/resume")
 def resume(slug: str) -> werkzeug.Response:
     return _set_campaign(slug, paused=False)
+
+
+SAMPLE_NAME = "Alex Sample"  # a test greets someone, as the preview does (first_name is set)
+
+
+def test_address() -> str:
+    """Where a test goes: the address this staff member last sent a test to (kept in their
+    session), else the Reply-To mailbox, which is usually a staff one."""
+    from email.utils import parseaddr
+
+    return str(session.get("test_to") or parseaddr(drip().engine.settings.reply_to)[1])
+
+
+def send_test_to(send: Callable[[str], SendResult], what: str) -> None:
+    """Send one test to the form's address and say how it went (a refused setting or
+    address is a DripError, shown as the page's error)."""
+    to = request.form.get("to", "").strip()
+    if not to:
+        raise DripError("say which address the test goes to")
+    from email.utils import parseaddr
+
+    result = send(to)
+    address = session["test_to"] = parseaddr(result.message.to)[1]  # as normalised
+    if result.ok:
+        flash(f"Sent a test of {what} to {address} through {drip().engine.provider.name}.")
+    else:
+        flash(f"The test of {what} to {address} failed: {result.error or 'refused'}", "error")
+
+
+@bp.post("/campaigns/<slug>/test")
+def send_test(slug: str) -> werkzeug.Response:
+    """`drip send-test CAMPAIGN LESSON --to ADDRESS`: one lesson, marked [Test], recorded nowhere."""
+    from sender.sample import find_lesson
+    from sender.sample import send_test as send
+
+    engine = drip().engine
+    campaign = read_campaign(slug)
+    lesson = find_lesson(campaign, request.form.get("lesson", "").strip() or "1")
+    send_test_to(lambda to: send(engine, slug, lesson.key, to, name=SAMPLE_NAME),
+                 f"lesson {lesson.position} ({lesson.subject})")
+    return redirect(url_for("console.campaign", slug=slug))

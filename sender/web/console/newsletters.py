@@ -21,11 +21,12 @@ from sender.store import AnyRow
 from sender.store import console as queries
 from sender.web import drip
 from sender.web.console import PREVIEW_CSP, bp, cache, page
+from sender.web.console.campaigns import SAMPLE_NAME, send_test_to, test_address
 
 if TYPE_CHECKING:
     from sender.newsletters import Scheduled
 
-_FIELDS = ("subject", "preheader", "body", "at", "timezone", "segment", "cron", "local", "now")
+_FIELDS = ("subject", "preheader", "body", "at", "timezone", "segment", "cron", "local", "now", "to")
 
 
 def _newsletter_source() -> str:
@@ -47,25 +48,43 @@ def _newsletter_source() -> str:
     return f"---\n{yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)}---\n{body.rstrip()}\n"
 
 
+def _issue(source: str, folder: Path) -> Campaign:
+    """The newsletter as the tick builds it (one greeting), a one-lesson campaign in `folder`."""
+    from sender.newsletters import issue_lesson
+
+    path = folder / "preview.md"
+    path.write_text(source, encoding="utf-8")
+    lesson = issue_lesson(path, "issue-preview")
+    return Campaign(slug="newsletter-preview", path=folder, title=lesson.subject, lessons=(lesson,))
+
+
 def _preview_newsletter(source: str) -> dict[str, str]:
     """The newsletter rendered for a sample subscriber, as `drip tick` would render it."""
     from sender.messages import compose
-    from sender.newsletters import issue_lesson
     from sender.sample import sample_subscriber
 
     engine = drip().engine
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "preview.md"
-        path.write_text(source, encoding="utf-8")
-        lesson = issue_lesson(path, "issue-preview")  # as the tick builds it: one greeting
-        campaign = Campaign(slug="newsletter-preview", path=Path(tmp), title=lesson.subject,
-                            lessons=(lesson,))
+        campaign = _issue(source, Path(tmp))
         subscriber = sample_subscriber("alex@example.com", "Alex Sample", engine.settings.default_timezone)
         message = compose(settings=engine.settings, renderer=engine.renderer,
                           compiled=engine.renderer.compile(campaign, campaign.lessons[0], "newsletter"),
                           subscriber=subscriber, signing_key=engine.signing_key, now=engine.clock(),
                           delivery_key=f"preview:newsletter:{secrets.token_hex(4)}")
     return {"subject": message.subject, "html": message.html, "text": message.text}
+
+
+def _send_test_newsletter(source: str) -> None:
+    """The newsletter as a [Test] email to the form's address (`sender.sample.send_test_of`)."""
+    from sender.sample import send_test_of
+
+    engine = drip().engine
+    with tempfile.TemporaryDirectory() as tmp:
+        campaign = _issue(source, Path(tmp))
+        issue = campaign.lessons[0]
+        send_test_to(lambda to: send_test_of(engine, campaign, issue, to, template="newsletter",
+                                                name=SAMPLE_NAME),
+                     f"the newsletter {campaign.title!r}")
 
 
 def _newsletters_page(status: int = 200, **context: Any) -> tuple[str, int]:
@@ -81,7 +100,7 @@ def _newsletters_page(status: int = 200, **context: Any) -> tuple[str, int]:
     rows = [{"row": n, "sent": sent(n)} for n in queries.newsletters_page(engine.store)]
     form = {"timezone": engine.settings.default_timezone, **context.pop("form", {})}
     return page("console_newsletters.html", status, title="Newsletters", newsletters=rows, form=form,
-                **context)
+                test_to=test_address(), **context)
 
 
 @bp.get("/newsletters")
@@ -135,6 +154,9 @@ def newsletter_compose() -> werkzeug.Response | tuple[str, int]:
     form = {k: request.form.get(k, "") for k in _FIELDS}
     try:
         source = _newsletter_source()
+        if request.form.get("action") == "test":
+            _send_test_newsletter(source)
+            return _newsletters_page(form=form)
         if request.form.get("action") == "preview":
             text, status = _newsletters_page(form=form, preview=_preview_newsletter(source))
             return Response(text, status, headers={"Content-Security-Policy": PREVIEW_CSP})

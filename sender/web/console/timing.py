@@ -33,6 +33,7 @@ def timing(slug: str) -> werkzeug.Response | tuple[str, int]:
     context: dict[str, Any] = {
         "title": f"Send times: {campaign.title}", "campaign": campaign,
         "version": files_version(campaign),
+        "default_timezone": drip().engine.settings.default_timezone,  # what an empty field means
         "defaults": {k: shown(campaign.schedule.get(k)) for k in SCHEDULE_KEYS}}
     if request.method == "GET":
         return page("console_timing.html", rows=_timing_rows(campaign), **context)
