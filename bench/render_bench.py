@@ -37,7 +37,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import jinja2
-from benchlib import REPO, copy_course
+from benchlib import REPO, copy_course, machine
 
 sys.path.insert(0, str(REPO))
 
@@ -151,6 +151,7 @@ def main() -> None:
                         help="subscribers rendered with a compile each (default 200)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best counts (default 3)")
     args = parser.parse_args()
+    print(machine(), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         project = make_project(Path(tmp) / "project")
         settings = load_settings(project, environ={})

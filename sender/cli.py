@@ -213,6 +213,52 @@ def init(
     print("next:\n" + "\n".join(f"  {step}" for step in steps))
 
 
+def sending_limits(provider_url: str, project: Path) -> dict[str, Any] | None:
+    """How fast the provider URL sends, with where each figure comes from: `rate` (messages/s,
+    0 for no limit), `rps` (requests/s), `concurrency`, `batch` (messages a request) and
+    `per_second`, the messages/s that follow (None: no limit). None for local backends."""
+    from sender.providers import get_provider
+
+    provider = get_provider(provider_url, project_dir=project)
+    params = getattr(provider, "params", None)
+    options = getattr(provider, "options", None)  # the HTTP APIs' HttpOptions
+    if params is None:  # outbox://, console://, memory://: nothing is throttled
+        return None
+    rate = float(options.rate if options else params.get("rate", 0) or 0)
+    rps = float(options.rps if options else 0)
+    batch = int(getattr(provider, "batch_limit", 1))
+    limits = [x for x in (rate, rps * batch) if x > 0]
+    return {"provider": provider.name, "rate": rate, "rps": rps,
+            "concurrency": options.concurrency if options else 1, "batch": batch,
+            "per_second": min(limits) if limits else None,
+            "from": {k: "URL" if k in params else "default" for k in ("rate", "rps", "concurrency")}}
+
+
+PROVIDER_NAMES = {"postmark": "Postmark", "sendgrid": "SendGrid", "mailgun": "Mailgun", "resend": "Resend",
+                  "ses": "SES", "smtp": "SMTP"}
+
+
+def _limits_line(limits: dict[str, Any]) -> str:
+    """E.g. "sends at most 200 messages/s (rate, Postmark's default), 2 requests at once
+    (concurrency, Postmark's default)"."""
+    name = PROVIDER_NAMES.get(limits["provider"], limits["provider"])
+
+    def src(param: str) -> str:
+        return "from the URL" if limits["from"][param] == "URL" else f"{name}'s default"
+
+    pace = []
+    if limits["rate"]:
+        pace.append(f"at most {limits['rate']:g} messages/s (rate, {src('rate')})")
+    if limits["rps"]:
+        pace.append(f"{limits['rps']:g} requests/s of up to {limits['batch']:,} messages (rps, {src('rps')})")
+    pace = pace or ["with no rate limit (rate=0)"]
+    if limits["provider"] == "smtp":
+        return f"sends {', '.join(pace)}, over one connection"
+    n = limits["concurrency"]
+    at_once = f"{n} request{'s' if n != 1 else ''} at once"
+    return f"sends {', '.join(pace)}, {at_once} (concurrency, {src('concurrency')})"
+
+
 @app.command("settings")
 def settings_cmd(as_json: JsonFlag = False) -> None:
     """Print every setting, its value, and where the value came from."""
@@ -240,6 +286,14 @@ def settings_cmd(as_json: JsonFlag = False) -> None:
         value = "" if row["value"] is None else str(row["value"])
         cell = Text(value) if value else Text("(empty)", style="dim italic")
         cell.append("\n" + row["help"], style="dim")
+        if row["name"] == "provider":  # the pace it sends at, which users otherwise never see
+            try:
+                limits = sending_limits(s.provider, Path(s.project_dir))
+            except DripError as exc:
+                cell.append(f"\n{exc}", style="red")
+            else:
+                if limits:
+                    cell.append("\n" + _limits_line(limits))
         table.add_row(row["name"], cell, row["source"])
     console().print(table)
 
@@ -683,11 +737,30 @@ def tick(
             console().print(f"  and {len(due) - 20:,} more")
         return
     eng = engine(sending=True)
+    _expected_duration(eng)
     with _stopping_cleanly(eng, unwind=False):  # the tick runs here: let it wind down itself
         report = eng.tick()
     _print_tick(report)
     if report.problems:  # cron and CI users notice
         raise typer.Exit(1)
+
+
+def _expected_duration(eng: Any) -> None:
+    """Before a send long enough to wonder about (half a minute or more at the provider's
+    pace), say how long it will take: "25,000 emails at 200/s: about 2 minutes"."""
+    from sender.readiness import is_test_backend
+    from sender.store.reports import due_lesson_count
+
+    limits = sending_limits(eng.settings.provider, Path(eng.settings.project_dir))
+    if not limits or not limits["per_second"] or is_test_backend(eng.settings.provider):
+        return
+    due = due_lesson_count(eng.store, eng.clock())
+    seconds = due / limits["per_second"]
+    if seconds >= 30:
+        about = (f"{seconds / 3600:.1f} hours" if seconds >= 5400 else
+                 f"{max(1, round(seconds / 60))} minutes" if seconds >= 90 else f"{round(seconds)} seconds")
+        console().print(f"{due:,} emails at {limits['per_second']:g}/s: about {about} "
+                        "(the provider's pace; see drip settings)", highlight=False)
 
 
 def _print_tick(report: Any) -> None:

@@ -34,14 +34,14 @@ def _domain(address: str) -> str:
     return parseaddr(address)[1].rpartition("@")[2] or "localhost"
 
 
-def message_id(settings: Settings, key: str, secret: str) -> str:
+def message_id(settings: Settings, key: str, secret: str, domain: str | None = None) -> str:
     """Stable for the same delivery, so a retry is recognisable downstream. Keyed with the
     installation's secret: delivery ids restart at 1 in every database, so two installs on one
     From domain (or one install after a reset) would otherwise reuse each other's IDs."""
     # The prefix keeps these MACs apart from `tokens.sign`'s ("purpose:payload", same key):
     # a Message-ID is public, so it must never be a prefix of a link token's MAC.
     digest = hmac.new(secret.encode(), f"message-id\0{key}".encode(), hashlib.sha256).hexdigest()[:20]
-    return f"<{digest}@{sender_domain(settings)}>"
+    return f"<{digest}@{domain or sender_domain(settings)}>"
 
 
 @lru_cache(maxsize=512)  # small: campaigns are re-read every tick, old keys just age out
@@ -98,6 +98,7 @@ def compose(
     base = settings.base_url.rstrip("/")
     unsubscribe_url = f"{base}/unsubscribe/{token}"
     next_day = _next_lesson_day(campaign, lesson, now, subscriber.timezone, settings)
+    domain = sender_domain(settings)  # for List-Id and Message-ID: worked out once per email
     email = renderer.render(compiled, {
         "subscriber": subscriber_context(subscriber),
         "unsubscribe_url": unsubscribe_url,
@@ -110,7 +111,7 @@ def compose(
             f"<mailto:{settings.unsubscribe_mailto}?subject=unsubscribe%20{_quote_token(token)}>"
         ),
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Id": f"{campaign.title} <{campaign.slug}.{sender_domain(settings)}>",
+        "List-Id": f"{campaign.title} <{campaign.slug}.{domain}>",
     }
     if settings.reply_to:
         headers["Reply-To"] = settings.reply_to
@@ -121,7 +122,7 @@ def compose(
         subject=email.subject,
         html=email.html,
         text=email.text,
-        message_id=message_id(settings, delivery_key, signing_key),
+        message_id=message_id(settings, delivery_key, signing_key, domain),
         date=now,
         headers=headers,
         delivery_id=delivery_id,

@@ -5,8 +5,9 @@ A `GROUP BY` over a million rows costs the database a comparison, an aggregate s
 on SQLite a temporary b-tree) per row, and a `date()` per row when grouping by day: about
 a microsecond each, so a million rows is a second. Counting one range of an index costs
 tens of nanoseconds a row. So a grouped count here is two steps: find the groups by
-skipping through the index (SQLite's DISTINCT does that by itself; PostgreSQL is walked
-with a recursive query, each step one index seek), then count each group as a range.
+skipping through the index, each step one seek (a recursive query on PostgreSQL, a few
+queries on SQLite, whose planner then needs no statistics), then count each group as a
+range.
 The columns must lead an index (after the `fixed` ones) and hold no NULLs.
 """
 
@@ -41,8 +42,6 @@ def groups(conn: sa.Connection, table: sa.Table, columns: Sequence[str],
 
     group = ", ".join(f"g.{q[c]}" for c in columns)
     picked = ", ".join(f"t.{q[c]}" for c in columns)
-    matches = " AND ".join([*where("x"), *(f"x.{q[c]} = g.{q[c]}" for c in columns)])
-    tally = f"(SELECT count(*) FROM {name} AS x WHERE {matches})" if count else "0"
     if conn.dialect.name == "postgresql":
         # A loose index scan: the first group, then again and again the first one after it.
         base = " AND ".join(where("t")) or "TRUE"
@@ -52,12 +51,56 @@ def groups(conn: sa.Connection, table: sa.Table, columns: Sequence[str],
                f"UNION ALL SELECT n.* FROM g CROSS JOIN LATERAL ("
                f"SELECT {picked} FROM {name} AS t WHERE {base} AND ({picked}) > ({group}) "
                f"ORDER BY {order} LIMIT 1) AS n) "
-               f"SELECT {group}, {tally} FROM g")
-    else:
-        # SQLite's DISTINCT on the leading columns of an index seeks from group to group.
-        base = " AND ".join(where("t")) or "1"
-        sql = f"SELECT {group}, {tally} FROM (SELECT DISTINCT {picked} FROM {name} AS t WHERE {base}) AS g"
-    return {tuple(row[:-1]): int(row[-1]) for row in conn.execute(sa.text(sql), params)}
+               f"SELECT {group} FROM g")
+        keys = [tuple(row) for row in conn.execute(sa.text(sql), params)]
+        if not count:
+            return dict.fromkeys(keys, 0)
+        # each group counted on its own: a statement that PostgreSQL may count in parallel,
+        # which it never does for a subquery
+        each = " AND ".join([*where("x"), *(f"x.{q[c]} = :k{j}" for j, c in enumerate(columns))])
+        return {key: int(conn.execute(sa.text(f"SELECT count(*) FROM {name} AS x WHERE {each}"),
+                                      {**params, **{f"k{j}": v for j, v in enumerate(key)}}).scalar_one())
+                for key in keys}
+    keys = _sqlite_groups(conn, name, [q[c] for c in columns], where("t"), params)
+    if not count:
+        return dict.fromkeys(keys, 0)
+    found: dict[Key, int] = {}
+    for start in range(0, len(keys), CHUNK):
+        part = keys[start:start + CHUNK]
+        values = {**params, **{f"k{i}_{j}": v for i, key in enumerate(part) for j, v in enumerate(key)}}
+        tallies = ", ".join(
+            f"(SELECT count(*) FROM {name} AS x WHERE "
+            + " AND ".join([*where("x"), *(f"x.{q[c]} = :k{i}_{j}" for j, c in enumerate(columns))]) + ")"
+            for i in range(len(part)))
+        found.update(zip(part, conn.execute(sa.text(f"SELECT {tallies}"), values).one(), strict=True))
+    return found
+
+
+def _sqlite_groups(conn: sa.Connection, name: str, columns: list[str], where: list[str],
+                   params: dict[str, Any]) -> list[Key]:
+    """The distinct values of `columns`, in index order, each found by one seek from the one
+    before: the first row whose last column is greater with the others equal, else whose
+    last but one is greater, and so on. (SQLite's own DISTINCT skips like this only once
+    ANALYZE has counted the index; without statistics it reads every entry.)"""
+    cols = ", ".join(f"t.{c}" for c in columns)
+    keys: list[Key] = []
+    first = " AND ".join(where) or "1"
+    # the first group
+    row = conn.execute(sa.text(f"SELECT {cols} FROM {name} AS t WHERE {first} ORDER BY {cols} LIMIT 1"),
+                       params).first()
+    while row is not None:
+        keys.append(tuple(row))
+        previous = {f"p{j}": v for j, v in enumerate(row)}
+        row = None
+        for level in range(len(columns) - 1, -1, -1):
+            after = [*where, *(f"t.{c} = :p{j}" for j, c in enumerate(columns[:level])),
+                     f"t.{columns[level]} > :p{level}"]
+            # the next group, after the one before
+            row = conn.execute(sa.text(f"SELECT {cols} FROM {name} AS t WHERE {' AND '.join(after)} "
+                                       f"ORDER BY {cols} LIMIT 1"), {**params, **previous}).first()
+            if row is not None:
+                break
+    return keys
 
 
 def range_counts(conn: sa.Connection, table: sa.Table, column: str,

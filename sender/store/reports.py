@@ -83,3 +83,18 @@ def settle_as_sent(store: Store, found: dict[int, str], now: datetime) -> int:
                 .values(status="sent", sent_at=now, provider_message_id=provider_message_id,
                         error="outcome was unknown; found in the provider's message log")).rowcount
     return settled
+
+
+def due_lesson_count(store: Store, now: datetime) -> int:
+    """How many course lessons are due now: what a tick would claim, before send windows
+    (some may wait for theirs) and without newsletters."""
+    from sender.store.schema import campaigns, enrolments, subscribers
+
+    with store.engine.connect() as conn:
+        # due enrolments of active subscribers in active campaigns (the claim's rule), counted
+        return int(conn.execute(
+            sa.select(sa.func.count()).select_from(enrolments)
+            .join(campaigns, campaigns.c.id == enrolments.c.campaign_id)
+            .join(subscribers, subscribers.c.id == enrolments.c.subscriber_id)
+            .where(enrolments.c.status == "active", enrolments.c.next_due_at <= now,
+                   campaigns.c.status == "active", subscribers.c.status == "active")).scalar_one())
