@@ -213,13 +213,10 @@ def init(
     print("next:\n" + "\n".join(f"  {step}" for step in steps))
 
 
-def sending_limits(provider_url: str, project: Path) -> dict[str, Any] | None:
-    """How fast the provider URL sends, with where each figure comes from: `rate` (messages/s,
+def sending_limits(provider: Any) -> dict[str, Any] | None:
+    """How fast `provider` sends, with where each figure comes from: `rate` (messages/s,
     0 for no limit), `rps` (requests/s), `concurrency`, `batch` (messages a request) and
     `per_second`, the messages/s that follow (None: no limit). None for local backends."""
-    from sender.providers import get_provider
-
-    provider = get_provider(provider_url, project_dir=project)
     params = getattr(provider, "params", None)
     options = getattr(provider, "options", None)  # the HTTP APIs' HttpOptions
     if params is None:  # outbox://, console://, memory://: nothing is throttled
@@ -288,7 +285,9 @@ def settings_cmd(as_json: JsonFlag = False) -> None:
         cell.append("\n" + row["help"], style="dim")
         if row["name"] == "provider":  # the pace it sends at, which users otherwise never see
             try:
-                limits = sending_limits(s.provider, Path(s.project_dir))
+                from sender.providers import get_provider
+
+                limits = sending_limits(get_provider(s.provider, project_dir=Path(s.project_dir)))
             except DripError as exc:
                 cell.append(f"\n{exc}", style="red")
             else:
@@ -751,7 +750,7 @@ def _expected_duration(eng: Any) -> None:
     from sender.readiness import is_test_backend
     from sender.store.reports import due_lesson_count
 
-    limits = sending_limits(eng.settings.provider, Path(eng.settings.project_dir))
+    limits = sending_limits(eng.provider)  # the provider the tick sends through
     if not limits or not limits["per_second"] or is_test_backend(eng.settings.provider):
         return
     due = due_lesson_count(eng.store, eng.clock())
