@@ -213,49 +213,6 @@ def init(
     print("next:\n" + "\n".join(f"  {step}" for step in steps))
 
 
-def sending_limits(provider: Any) -> dict[str, Any] | None:
-    """How fast `provider` sends, with where each figure comes from: `rate` (messages/s,
-    0 for no limit), `rps` (requests/s), `concurrency`, `batch` (messages a request) and
-    `per_second`, the messages/s that follow (None: no limit). None for local backends."""
-    params = getattr(provider, "params", None)
-    options = getattr(provider, "options", None)  # the HTTP APIs' HttpOptions
-    if params is None:  # outbox://, console://, memory://: nothing is throttled
-        return None
-    rate = float(options.rate if options else params.get("rate", 0) or 0)
-    rps = float(options.rps if options else 0)
-    batch = int(getattr(provider, "batch_limit", 1))
-    limits = [x for x in (rate, rps * batch) if x > 0]
-    return {"provider": provider.name, "rate": rate, "rps": rps,
-            "concurrency": options.concurrency if options else 1, "batch": batch,
-            "per_second": min(limits) if limits else None,
-            "from": {k: "URL" if k in params else "default" for k in ("rate", "rps", "concurrency")}}
-
-
-PROVIDER_NAMES = {"postmark": "Postmark", "sendgrid": "SendGrid", "mailgun": "Mailgun", "resend": "Resend",
-                  "ses": "SES", "smtp": "SMTP"}
-
-
-def _limits_line(limits: dict[str, Any]) -> str:
-    """E.g. "sends at most 200 messages/s (rate, Postmark's default), 2 requests at once
-    (concurrency, Postmark's default)"."""
-    name = PROVIDER_NAMES.get(limits["provider"], limits["provider"])
-
-    def src(param: str) -> str:
-        return "from the URL" if limits["from"][param] == "URL" else f"{name}'s default"
-
-    pace = []
-    if limits["rate"]:
-        pace.append(f"at most {limits['rate']:g} messages/s (rate, {src('rate')})")
-    if limits["rps"]:
-        pace.append(f"{limits['rps']:g} requests/s of up to {limits['batch']:,} messages (rps, {src('rps')})")
-    pace = pace or ["with no rate limit (rate=0)"]
-    if limits["provider"] == "smtp":
-        return f"sends {', '.join(pace)}, over one connection"
-    n = limits["concurrency"]
-    at_once = f"{n} request{'s' if n != 1 else ''} at once"
-    return f"sends {', '.join(pace)}, {at_once} (concurrency, {src('concurrency')})"
-
-
 @app.command("settings")
 def settings_cmd(as_json: JsonFlag = False) -> None:
     """Print every setting, its value, and where the value came from."""
@@ -286,13 +243,14 @@ def settings_cmd(as_json: JsonFlag = False) -> None:
         if row["name"] == "provider":  # the pace it sends at, which users otherwise never see
             try:
                 from sender.providers import get_provider
+                from sender.providers.pace import limits_line, sending_limits
 
                 limits = sending_limits(get_provider(s.provider, project_dir=Path(s.project_dir)))
             except DripError as exc:
                 cell.append(f"\n{exc}", style="red")
             else:
                 if limits:
-                    cell.append("\n" + _limits_line(limits))
+                    cell.append("\n" + limits_line(limits))
         table.add_row(row["name"], cell, row["source"])
     console().print(table)
 
@@ -747,6 +705,7 @@ def tick(
 def _expected_duration(eng: Any) -> None:
     """Before a send long enough to wonder about (half a minute or more at the provider's
     pace), say how long it will take: "25,000 emails at 200/s: about 2 minutes"."""
+    from sender.providers.pace import sending_limits
     from sender.readiness import is_test_backend
     from sender.store.reports import due_lesson_count
 

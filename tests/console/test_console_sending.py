@@ -122,3 +122,31 @@ def test_sending_page_shows_guidance_when_dns_does_not_answer(console: Console) 
     checked = _text(c.client.get("/console/sending?check=1"))
     assert "Not checked: DNS did not answer" in checked and "v=DMARC1; p=none" in checked
     quiet.close()
+
+
+@pytest.mark.parametrize("url", ["postmark://?rate=50&concurrency=4", "resend://", "ses://eu-west-1"])
+def test_sending_page_states_the_pace_as_drip_settings_does(console: Console, url: str,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from sender.providers import get_provider
+    from tests.providers.conftest import ENV
+
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    provider = get_provider(url)
+    monkeypatch.setattr(console.engine, "provider", provider)
+    page = _text(console.client.get("/console/sending"))
+    settings = drip_settings_pace(url)
+    assert settings and settings in page
+    assert ("at most 50 messages/s" in page) == url.startswith("postmark")
+
+
+def drip_settings_pace(url: str) -> str:
+    """The pace `drip settings` prints for `url`, from the CLI itself."""
+    import tempfile
+    from pathlib import Path
+
+    from tests.test_cli_sending_pace import drip, provider_cell
+
+    with tempfile.TemporaryDirectory() as cwd:
+        out = provider_cell(drip("-s", f"provider={url}", "settings", cwd=Path(cwd)).stdout)
+    return out[out.index("sends "):].strip()

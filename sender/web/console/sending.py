@@ -20,6 +20,7 @@ import dns.resolver
 from flask import current_app, request
 
 from sender.providers.http import HttpProvider, redact
+from sender.providers.pace import limits_line, sending_limits
 from sender.readiness import is_test_backend, sending_problems
 from sender.web import drip
 from sender.web.console import bp, page
@@ -169,14 +170,12 @@ def check_records(records: list[Record], *, nameserver: str | None = None, port:
 
 
 def provider_summary(provider: Any, url: str) -> dict[str, Any]:
-    """The provider's scheme and, for the HTTP APIs, the effective rate and concurrency."""
+    """The provider's scheme and the pace it sends at, worded as `drip settings` words it."""
     url = getattr(provider, "url", url)  # the provider the engine really sends through
-    summary: dict[str, Any] = {"scheme": urlsplit(url).scheme, "url": redact(url).split("?")[0],
-                               "test": is_test_backend(url)}
-    if isinstance(provider, HttpProvider):
-        summary.update(rate=provider.options.rate, rps=provider.options.rps,
-                       concurrency=provider.options.concurrency, endpoint=provider.options.endpoint)
-    return summary
+    limits = sending_limits(provider)
+    return {"scheme": urlsplit(url).scheme, "url": redact(url).split("?")[0], "test": is_test_backend(url),
+            "pace": limits_line(limits) if limits else None,
+            "endpoint": provider.options.endpoint if isinstance(provider, HttpProvider) else None}
 
 
 @bp.get("/sending")
