@@ -14,7 +14,7 @@ import dataclasses
 import difflib
 import re
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -491,17 +491,29 @@ class Campaign:
             where = lesson.path if lesson.timing else self.path / SETTINGS_FILE
             raise CampaignError(f"{where}: timing: {exc}") from None
 
-    def zone_of(self, subscriber: Any, settings: Any) -> ZoneInfo:
+    def zone_of(self, subscriber: Any | None, settings: Any) -> ZoneInfo:
         """The subscriber's zone, else the campaign's [schedule] timezone, else the default."""
-        return zone(subscriber.timezone, self.schedule.get("timezone") or settings.default_timezone)
+        own = getattr(subscriber, "timezone", None)
+        return zone(own, self.schedule.get("timezone") or settings.default_timezone)
+
+    def later_lessons(self, lesson: Lesson, due: datetime, tz: ZoneInfo, settings: Any
+                      ) -> Iterator[tuple[Lesson, datetime]]:
+        """The lessons after `lesson`, each with when it goes out if `lesson` goes at `due`:
+        each one `due_after` the one before, in `tz` (the subscriber's `zone_of`). The one
+        projection behind a subscriber's plan, the preview's schedule, the console's and the
+        email's "next lesson arrives" day."""
+        nxt = self.lesson(lesson.position + 1)
+        while nxt is not None:
+            due = due_after(due, self.timing(nxt, settings), tz, first=False)
+            yield nxt, due
+            nxt = self.lesson(nxt.position + 1)
 
     def next_lesson_at(self, lesson: Lesson, after: datetime, subscriber: Any, settings: Any
                        ) -> datetime | None:
         """When the lesson after `lesson` would go out if `lesson` is sent at `after`."""
-        nxt = self.lesson(lesson.position + 1)
-        if nxt is None:
-            return None
-        return due_after(after, self.timing(nxt, settings), self.zone_of(subscriber, settings), first=False)
+        for _, due in self.later_lessons(lesson, after, self.zone_of(subscriber, settings), settings):
+            return due
+        return None
 
     @property
     def next_campaign(self) -> str | None:

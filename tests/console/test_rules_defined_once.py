@@ -169,3 +169,33 @@ def test_lesson_files_and_console_newsletters_are_named_by_one_slugify(sqlite_co
     assert answer.status_code == 302
     [row] = c.engine.store.newsletters()
     assert Path(row.source).name == f"{c.clock():%Y%m%d}-cafe-ete-news.md"
+
+
+# -- schedule projection ---------------------------------------------------------------------
+
+
+def test_the_console_schedule_projects_later_lessons_as_the_engine_plans_them(sqlite_console: Console
+                                                                              ) -> None:
+    """With no zone of their own, a subscriber's later lessons fall on the days the
+    console's schedule projects, whatever the campaign's delays, windows and weekdays."""
+    c = sqlite_console
+    folder = c.engine.settings.path("campaigns_dir") / COURSE
+    toml = folder / "campaign.toml"  # a zone far from UTC and weekdays, so a second rule would drift
+    toml.write_text(toml.read_text() + '\n[schedule]\ntimezone = "Pacific/Auckland"\nweekdays = "mon,wed"\n'
+                    'window = "07:00-08:00"\n')
+    add_subscriber(c.engine.store, "ana@example.com", now=c.clock(), name="Ana")
+    c.engine.enrol(COURSE)
+    assert c.engine.read(COURSE).schedule["timezone"] == "Pacific/Auckland"
+    page = _text(c.client.get("/console/schedule"))
+    names = re.findall(r"<th class=\"n\">([^<]+)</th>", page)[1:]
+    column = names.index(f"{COURSE}: later lessons (projected)")
+    shown = {day for day, values in _schedule_rows(page) if values[column]}
+    window_end = (c.clock() + timedelta(days=30)).astimezone(UTC).strftime("%Y-%m-%d")
+    planned = {row["utc"].astimezone(UTC).strftime("%Y-%m-%d") for row in c.engine.plan("ana@example.com")
+               if row["state"] == "planned" and row["lesson"] != load_campaign(folder).lessons[0].key}
+    assert shown and shown == {day for day in planned if day < window_end}
+
+
+def _schedule_rows(page: str) -> list[tuple[str, list[int]]]:
+    return [(day, [int(n.replace(",", "")) for n in re.findall(r'<td class="n">([\d,]+)', cells)])
+            for day, cells in re.findall(r"<tr><td>(\d{4}-\d\d-\d\d)</td>(.*?)</tr>", page, re.S)]

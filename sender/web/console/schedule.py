@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from sender.campaign import Campaign
 from sender.errors import DripError
-from sender.schedule import due_after, zone
 from sender.store import AnyRow
 from sender.store import console as queries
 from sender.web import charts, drip
@@ -66,11 +65,14 @@ def _project_lessons(engine: Engine, window: _Series, now: datetime, problems: l
 
 def _project_later(engine: Engine, window: _Series, slug: str, course: Campaign,
                    group: queries.DueGroup, first: datetime) -> None:
-    """The lessons after a group's next one, each due after the one before it."""
-    tz = zone(course.schedule.get("timezone") or engine.settings.default_timezone)
-    instant = first
-    for lesson in course.lessons[group.position:]:
-        instant = due_after(instant, engine.timing(course, lesson), tz, first=False)
+    """The lessons after a group's next one, each due after the one before it. A group is a
+    count, not people, so it is projected in the campaign's zone: a subscriber's own zone
+    can move their later lessons by a day."""
+    current = course.lesson(group.position)
+    if current is None:
+        return
+    tz = course.zone_of(None, engine.settings)
+    for _, instant in course.later_lessons(current, first, tz, engine.settings):
         if instant >= window.end:
             break
         window.add(f"{slug}: later lessons (projected)", _day(instant), group.count)
