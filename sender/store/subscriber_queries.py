@@ -165,8 +165,7 @@ class SubscriberQueries(StoreBase):
         with self.begin() as conn:
             row = conn.execute(sa.select(subscribers.c.email, subscribers.c.status)
                                .where(subscribers.c.id == subscriber_id)).first()
-            if (row is None or row.status not in ("active", "unsubscribed")
-                    or self._suppressed(conn, row.email)):
+            if row is None or not self._may_resubscribe(conn, row):
                 return False
             # reactivate an unsubscribed subscriber
             conn.execute(subscribers.update().where(subscribers.c.id == subscriber_id)
@@ -194,6 +193,16 @@ class SubscriberQueries(StoreBase):
     def is_suppressed(self, email: str) -> bool:
         with self.engine.connect() as conn:
             return self._suppressed(conn, email)
+
+    def _may_resubscribe(self, conn: sa.Connection, subscriber: Any) -> bool:
+        # an unsubscribe can be undone; a bounce, complaint or failure never is
+        return (subscriber.status in ("active", "unsubscribed")
+                and not self._suppressed(conn, subscriber.email))
+
+    def may_resubscribe(self, subscriber: Any) -> bool:
+        """Whether `resubscribe` would take this subscriber back (the page offers it only then)."""
+        with self.engine.connect() as conn:
+            return self._may_resubscribe(conn, subscriber)
 
     def suppress(self, subscriber_ids: Iterable[int], reason: str, now: datetime,
                  detail: str | None = None, conn: sa.Connection | None = None) -> int:

@@ -75,8 +75,7 @@ def _preferences(token: str, subscriber: Any, campaign: Any, done: str = "") -> 
         "unsubscribe.html", title="Manage your subscription", token=token, email=subscriber.email,
         course=course, course_active=course_active, done=done,
         everything_active=subscriber.status in ("active", "pending"),
-        can_resubscribe=campaign is not None and not course_active
-        and subscriber.status in ("active", "unsubscribed") and not store.is_suppressed(subscriber.email),
+        can_resubscribe=campaign is not None and not course_active and store.may_resubscribe(subscriber),
     )
 
 

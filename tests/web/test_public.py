@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sender.engine import Engine
 from sender.providers.base import SendResult
 from sender.providers.memory import MemoryProvider
-from sender.store.schema import enrolments, events
+from sender.store.schema import enrolments, events, suppressions
 from sender.subscribers import add_subscriber
 from sender.web import create_app
 from tests.test_engine import make_engine, run_course
@@ -139,6 +139,23 @@ def test_preferences_page_stops_one_course_and_resubscribe_restarts_it(
     assert engine.store.enrolment_status(sub.id, campaign_id) == "active"
     run_course(engine, engine.clock)
     assert len(engine.provider.outbox) == 3  # lessons 2 and 3 followed; lesson 1 not again
+
+
+def test_the_page_offers_resubscribing_exactly_when_it_would_work(site: tuple[Engine, FlaskClient]) -> None:
+    """One rule for "may come back": an address on the suppression list (here, one that was
+    suppressed before this subscriber row existed) is neither offered nor taken back."""
+    engine, client = site
+    _course_with_one_lesson_sent(engine, ["maria@example.com"])
+    [manage] = _links(engine, "preferences")
+    token = manage.rsplit("/", 1)[1]
+    assert client.post(f"/unsubscribe/{token}", data={"scope": "course"}).status_code == 200
+    assert b"Resubscribe to" in client.get(_path(manage)).data
+    with engine.store.begin() as conn:
+        conn.execute(suppressions.insert().values(
+            email_hash=engine.store.email_hash("Maria@example.com"), reason="complained",
+            created_at=engine.clock()))
+    assert b"Resubscribe to" not in client.get(_path(manage)).data
+    assert client.post(f"/resubscribe/{token}").status_code == 409
 
 
 def test_tampered_and_foreign_tokens_get_400_and_change_nothing(site: tuple[Engine, FlaskClient]) -> None:
