@@ -473,16 +473,20 @@ class ImportReport:
 def import_csv(store: Store, source: Path | CsvSource, *, now: datetime, consent_source: str | None,
                mapping: dict[str, str] | None = None, tags: Sequence[str] = (),
                status: str = "active", encoding: str | None = None,
-               progress: Callable[[int], None] | None = None) -> ImportReport:
+               progress: Callable[[int], None] | None = None,
+               watch: Callable[[ImportReport], None] | None = None) -> ImportReport:
     """Import a CSV file (a `CsvSource` from `open_csv`, or a path with `mapping` and `encoding`
     for it). Columns are found by their usual names (see ALIASES) unless `mapping` names one,
     e.g. {"email": "E-mail address"}; other columns become custom fields. Tags in a tags column
     are split on ; or ,. A row whose address came earlier in the file is a duplicate: it still
-    fills in and merges like an update, and is reported with the line it repeats."""
+    fills in and merges like an update, and is reported with the line it repeats. `progress`
+    is called with 1 after each row; `watch` once, with the report this import fills in."""
     src = source if isinstance(source, CsvSource) else open_csv(source, mapping=mapping, encoding=encoding)
     report = ImportReport(status=status, encoding_note=src.note(), ignored=list(src.ignored),
                           custom_fields=[src.headers[i] for i, _ in src.custom],
                           columns={f: src.headers[i] for f, i in src.columns.items()})
+    if watch:
+        watch(report)  # the console's progress page shows it as it grows
     seen: dict[str, int] = {}
     with _text(src.path, src.codec) as handle:
         records = _records(handle, src.delimiter, src.path)

@@ -56,15 +56,18 @@ class SubscriberQueries(StoreBase):
                 # update an existing subscriber's profile
                 conn.execute(subscribers.update().where(subscribers.c.id == row.id).values(**values))
                 return row.id, False
-            # add a subscriber
+            # add a subscriber, unless another writer (a second import) added the address meanwhile
             new_id = conn.execute(
-                subscribers.insert().values(
+                self._insert(subscribers).values(
                     email=email, fields=fields or {}, tags=sorted(set(tags)), status=status,
                     consent_source=consent_source, consent_at=now if consent_source else None,
                     created_at=now, name=name, timezone=timezone, updated_at=now,
-                )
-            ).inserted_primary_key[0]
-            return new_id, True
+                ).on_conflict_do_nothing(index_elements=["email"]).returning(subscribers.c.id)
+            ).scalar()
+        if new_id is None:  # it has been added since the SELECT: update it, as found now
+            return self.upsert_subscriber(email, now=now, name=name, timezone=timezone, fields=fields,
+                                          tags=tags, status=status, consent_source=consent_source)
+        return new_id, True
 
     def iter_subscribers(self, batch: int = 5000) -> Iterator[AnyRow]:
         """Every subscriber, in id order, a page at a time (exports of large lists)."""

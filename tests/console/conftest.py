@@ -63,6 +63,7 @@ def make_console(project: Path, url: str, *, environ: dict[str, str] | None = No
     engine.provider.outbox.clear()
     app = create_app(engine)
     app.config["CONSOLE_STATS_MAX_AGE"] = 0  # every page computes its figures afresh
+    app.config["CONSOLE_IMPORT_WAIT"] = 60.0  # an import answers with its report, as a small one does
     return Console(engine, clock, app, app.test_client())
 
 

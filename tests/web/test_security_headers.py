@@ -56,7 +56,8 @@ def check_headers(answer: Any, what: str, frame_ancestors: str = "'none'") -> di
 def every_route(app: Flask, engine: Engine, client: FlaskClient, csrf: str = "") -> int:
     ana = engine.store.subscriber_by_email("ana@example.com")  # (read first: a POST may delete her)
     values = {"slug": "mini", "key": "01-start", "which": "confirm", "provider": "postmark",
-              "subscriber_id": ana.id, "newsletter_id": 1, "filename": "app.css", "ref": "1"}
+              "subscriber_id": ana.id, "newsletter_id": 1, "filename": "app.css", "ref": "1",
+              "job_id": "0123456789abcdef"}
     tokens = {purpose: sign(f"{ana.id}:mini", engine.signing_key, purpose)
               for purpose in ("confirm", "unsubscribe")}
     checked = 0

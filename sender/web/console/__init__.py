@@ -2,7 +2,8 @@
 (and each lesson's send-time rules), newsletters, subscribers, deliverability.
 
 One module per page: `campaigns`, `schedule`, `timing`, `newsletters`, `subscribers`,
-`deliverability`, and `segments` (the live segment count); the big counts they share
+`deliverability`, `segments` (the live segment count) and `imports` (CSV
+imports in the background, with a progress bar); the big counts they share
 are cached by `cache`. This module holds
 the blueprint and what every page goes through: the login, the CSRF check, the
 headers, the error pages and the page frame.
@@ -11,7 +12,8 @@ Every page needs a login (`sender.web.auth`) and every form a CSRF token. It doe
 what the CLI does and validates the same way (`drip enrol`, `pause`/`resume`,
 `newsletter schedule`/`cancel`, `subscribers add`/`import`/`export`, `status`,
 `schedule`), through the same functions. Pages are server-rendered Jinja
-(autoescaped); the one script, the live segment count, runs by the CSP nonce; charts
+(autoescaped); the few scripts (the live segment count, the lesson preview, the
+import's progress bar) run by the CSP nonce; charts
 are inline SVG (`sender.web.charts`).
 """
 
@@ -32,8 +34,10 @@ from sender.web import auth, drip, security
 from sender.web.console.cache import Snapshots, warm_up
 
 # The templates sit with the other pages' in sender/web/templates (the app's folder too).
+# Its one script file (the import's progress bar) is in sender/web/static, at /console/static/.
 bp = Blueprint("console", __name__, url_prefix="/console",
-               template_folder=str(Path(__file__).resolve().parent.parent / "templates"))
+               template_folder=str(Path(__file__).resolve().parent.parent / "templates"),
+               static_folder=str(Path(__file__).resolve().parent.parent / "static"))
 
 IMPORT_LIMIT = 200 * 1024 * 1024  # a CSV of a few hundred thousand people; the app's default is 5 MB
 NAV = (("console.campaigns", "Campaigns"), ("console.schedule", "Schedule"),
@@ -178,6 +182,7 @@ def logout() -> werkzeug.Response:
 from sender.web.console import (  # noqa: E402
     campaigns,
     deliverability,
+    imports,
     lessons,
     newsletters,
     schedule,
@@ -189,6 +194,6 @@ from sender.web.console import (  # noqa: E402
 
 # Also re-exported: the timing keys and their editor (sender.campaign, sender.campaign_edit), which
 # the send-times page uses, and the cache, for whoever looks for them under the console's name.
-__all__ = ["SCHEDULE_KEYS", "TIMING_KEYS", "Snapshots", "bp", "campaigns", "deliverability", "init_app",
-           "lessons", "newsletters", "schedule", "segments", "sending", "set_front_matter",
+__all__ = ["SCHEDULE_KEYS", "TIMING_KEYS", "Snapshots", "bp", "campaigns", "deliverability", "imports",
+           "init_app", "lessons", "newsletters", "schedule", "segments", "sending", "set_front_matter",
            "set_toml_schedule", "subscribers", "timing"]

@@ -1,6 +1,7 @@
-"""The console's subscribers: the list (search, tag, status), adding one, CSV import and
-export, the confirmation email to pending subscribers, and one subscriber's page (their
-story, their plan), where staff unsubscribe or delete them. Each does what its `drip
+"""The console's subscribers: the list (search, tag, status), adding one, CSV export (the
+import, which runs in the background, is `imports`), the confirmation email to pending
+subscribers, and one subscriber's page (their story, their plan), where staff unsubscribe
+or delete them. Each does what its `drip
 subscribers …` command does, through the same functions."""
 
 from __future__ import annotations
@@ -25,13 +26,12 @@ from sender.subscribers import (
     InvalidSubscriber,
     add_subscriber,
     export_csv,
-    import_csv,
 )
 from sender.web import drip
 from sender.web.console import NotFound, bp, cache, page
 
 
-def _tags(text: str) -> list[str]:
+def split_tags(text: str) -> list[str]:
     """Tags typed in one field, separated by commas or semicolons."""
     return [t for t in re.split(r"[;,]", text) if t.strip()]
 
@@ -61,7 +61,7 @@ def subscriber_add() -> werkzeug.Response:
             engine.store, request.form.get("email", ""), now=engine.clock(),
             name=request.form.get("name", ""),
             timezone=request.form.get("timezone", "").strip() or None,
-            tags=_tags(request.form.get("tags", "")),
+            tags=split_tags(request.form.get("tags", "")),
             consent_source=request.form.get("consent_source", "").strip() or "console")
     except InvalidSubscriber as exc:
         flash(f"Not added: {exc}", "error")
@@ -70,32 +70,6 @@ def subscriber_add() -> werkzeug.Response:
     assert added is not None, f"subscriber {subscriber_id} vanished right after being added"
     flash(("Added " if created else "Updated ") + str(added.email))
     return redirect(url_for("console.subscriber", subscriber_id=subscriber_id))
-
-
-@bp.post("/subscribers/import")
-def subscribers_import() -> tuple[str, int]:
-    """`drip subscribers import`, with the same report: new, updated, duplicate, rejected,
-    what became of each column, and each duplicate or rejected row by line."""
-    engine = drip().engine
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise DripError("choose a CSV file to import")
-    name = Path(upload.filename).name
-    mapping = {f: request.form.get(f"map_{f}", "").strip() for f in sorted(KNOWN_COLUMNS)}
-    pending = bool(request.form.get("pending"))
-    consent = None if pending else (request.form.get("consent_source", "").strip() or "import")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "import.csv"
-        upload.save(path)
-        try:
-            report = import_csv(engine.store, path, now=engine.clock(),
-                                mapping={k: v for k, v in mapping.items() if v},
-                                encoding=request.form.get("encoding", "").strip() or None,
-                                tags=_tags(request.form.get("tag", "")),
-                                status="pending" if pending else "active", consent_source=consent)
-        except InvalidSubscriber as exc:  # named by the upload's name, not the temporary file's
-            raise DripError(str(exc).replace(str(path), name)) from None
-    return page("console_import.html", title=f"Imported {name}", name=name, report=report)
 
 
 @bp.post("/subscribers/invite")
