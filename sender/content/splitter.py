@@ -9,9 +9,9 @@ section at that level is a lesson, sized for an inbox by default:
 - a section over ``SECTION_WORDS_MAX`` is split at its sub-headings (at
   paragraphs only when it has none and is longer still);
 - an introduction under ``INTRO_WORDS_MIN`` opens the first section's lesson,
-  and a section under ``SECTION_WORDS_MIN`` joins its smaller neighbour, when
-  they are also under half the median lesson (short sections throughout are
-  the author's choice);
+  and a section under ``SECTION_WORDS_MIN`` leads into the section after it
+  (or joins its smaller neighbour, see ``_joined``), when they are also under
+  half the median lesson (short sections throughout are the author's choice);
 - wrap-up sections ("Closing Thoughts", "Conclusion") and the call to action
   in them close the last lesson instead of becoming a thin lesson of their own;
 - never more than ``MAX_LESSONS`` lessons.
@@ -208,10 +208,20 @@ def _sized(blocks: list[Block], costs: list[float], section_cuts: list[int], lev
             inner = [cost if cost < _CUT_PARAGRAPH else math.inf for cost in inner]
         parts = math.ceil(size / SECTION_WORDS_MAX)
         cuts.extend(start + cut for cut in _best_cuts(blocks[start:end], inner, parts))
-    return _joined(words, cuts, costs, intro=not _is_section(blocks[0], level))
+    # A section whose heading is followed at once by a sub-heading opens a group
+    # of its own: what comes before it cannot be a lead-in to it.
+    groups = {i for i in section_cuts if _opens_group(blocks, i)}
+    return _joined(words, cuts, costs, groups, intro=not _is_section(blocks[0], level))
 
 
-def _joined(words: list[int], cuts: list[int], costs: list[float], *, intro: bool) -> list[int]:
+def _opens_group(blocks: list[Block], i: int) -> bool:
+    head, following = blocks[i], blocks[i + 1] if i + 1 < len(blocks) else None
+    return isinstance(head, Heading) and isinstance(following, Heading) and following.level > head.level
+
+
+def _joined(
+    words: list[int], cuts: list[int], costs: list[float], groups: set[int], *, intro: bool
+) -> list[int]:
     """Join each short lesson to a neighbour, smallest first.
 
     Short means out of step with the article, under half its median lesson,
@@ -220,7 +230,11 @@ def _joined(words: list[int], cuts: list[int], costs: list[float], *, intro: boo
     SECTION_WORDS_MIN for a section. So an article written in short sections
     keeps its outline, while a stray one-paragraph section among long ones
     joins a neighbour. The cut that goes is one inside a section if there is
-    one, else the one that joins the smaller neighbour.
+    one. Else a short section leads into the one after it (a heading with a
+    paragraph or two under it introduces what follows, as in a flat outline
+    whose sub-topics are headings of the same kind), unless that one opens a
+    group of sub-headings of its own (``groups``) or the two would make a
+    section over ``SECTION_WORDS_MAX``; then it joins the smaller neighbour.
     """
     cuts = sorted(cuts)
     bounds = [0, *cuts, len(words)]
@@ -235,13 +249,25 @@ def _joined(words: list[int], cuts: list[int], costs: list[float], *, intro: boo
         candidates = [i for i in range(len(sizes)) if short(i)]
         if not candidates:
             break
-        smallest = min(candidates, key=sizes.__getitem__)
+        # The introduction first: it can only open the lesson after it, and what
+        # it joins then is no longer a short section that leads on elsewhere.
+        smallest = 0 if intro and short(0) else min(candidates, key=sizes.__getitem__)
         before = sizes[smallest - 1] if smallest > 0 else math.inf
         after = sizes[smallest + 1] if smallest + 1 < len(sizes) else math.inf
         # cuts[i - 1] starts lesson i: dropping it joins lesson i to the one before
         options = [i for i in (smallest - 1, smallest) if 0 <= i < len(cuts)]
         inner = [i for i in options if costs[cuts[i]] > _CUT_SECTION]
-        keep = inner[0] if len(inner) == 1 else (smallest - 1 if before <= after else smallest)
+        leads_on = (
+            smallest < len(cuts)
+            and cuts[smallest] not in groups
+            and sizes[smallest] + after <= SECTION_WORDS_MAX
+        )
+        if len(inner) == 1:
+            keep = inner[0]
+        elif leads_on and smallest > 0:
+            keep = smallest
+        else:
+            keep = smallest - 1 if before <= after else smallest
         sizes[keep] += sizes.pop(keep + 1)
         del cuts[keep]
     return cuts
@@ -350,8 +376,14 @@ def _subject(
         # A short opening (an introduction, an abstract) joined to the first section:
         # the lesson is about that section.
         at = next((i for i, b in enumerate(body) if i and _is_section(b, level)), None)
-        if at is not None and word_count(body[:at]) < word_count(body[at:]) / 2:
-            return subject_from(_heading_subject(body[at].text)), body  # type: ignore[union-attr]
+        if at is not None:
+            section_subject = _heading_subject(body[at].text)  # type: ignore[union-attr]
+            if word_count(body[:at]) < word_count(body[at:]) / 2:
+                return subject_from(section_subject), body
+            # An introduction of some length: the lesson is about the article and that section.
+            combined = f"{_heading_subject(doc.title)}: {section_subject}" if doc.title else ""
+            if combined and len(combined) <= 60:
+                return subject_from(combined), body
     if isinstance(head, Heading):
         text = _heading_subject(head.text)
         if not _is_section(head, level) and section is not None:

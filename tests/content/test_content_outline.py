@@ -57,13 +57,42 @@ def test_section_without_sub_headings_is_left_whole_up_to_a_point() -> None:
 def test_a_short_section_joins_a_neighbour_but_short_articles_keep_their_outline() -> None:
     stray = doc(
         words(300), Heading(1, "One"), words(400), Heading(1, "Tiny"), words(30),
-        Heading(1, "Two"), words(500), Heading(1, "Three"), words(400),
+        Heading(1, "Two"), Heading(2, "Two, first part"), words(500), Heading(1, "Three"), words(400),
     )  # fmt: skip
-    assert subjects(stray) == ["A Title", "One", "Two", "Three"]  # "Tiny" joined the smaller neighbour
+    # "Two" opens a group of sub-headings, so "Tiny" is no lead-in to it: it joins the smaller neighbour
+    assert subjects(stray) == ["A Title", "One", "Two", "Three"]
     lesson = split_document(stray).lessons[1]
     assert any(isinstance(b, Heading) and b.text == "Tiny" for b in lesson.blocks)
     short = doc(words(90), *[b for n in range(5) for b in (Heading(1, f"S{n}"), words(90))])
     assert subjects(short) == ["A Title", "S0", "S1", "S2", "S3", "S4"]
+
+
+def test_a_short_section_leads_into_the_section_after_it() -> None:
+    # A flat outline: "Grouped" has a line of lead-in and its sub-topics are headings of the
+    # same kind, so it opens the lesson of the section after it rather than closing the one before.
+    flat = doc(
+        words(300), Heading(1, "One"), words(200), Heading(1, "Grouped"), words(40),
+        Heading(1, "Sub-topic"), words(250), Heading(1, "Three"), words(300),
+    )  # fmt: skip
+    plan = split_document(flat)
+    assert [lesson.subject for lesson in plan.lessons] == ["A Title", "One", "Grouped", "Three"]
+    assert Heading(1, "Sub-topic") in plan.lessons[2].blocks
+    # ... unless the two would make a section too long for one email: then the smaller neighbour.
+    long_next = doc(
+        words(300), Heading(1, "One"), words(200), Heading(1, "Grouped"), words(40),
+        Heading(1, "Long"), words(SECTION_WORDS_MAX - 20), Heading(1, "Three"), words(300),
+    )  # fmt: skip
+    assert subjects(long_next) == ["A Title", "One", "Long", "Three"]
+
+
+def test_a_short_introduction_is_joined_before_any_short_section() -> None:
+    # The introduction can only open the lesson after it; once it has, that lesson is not a
+    # short section to be carried on into the next one (which would swallow its heading too).
+    article = doc(
+        words(70), Heading(1, "Background"), words(50),
+        *[b for n in range(4) for b in (Heading(1, f"S{n}"), words(200))],
+    )  # fmt: skip
+    assert subjects(article)[1:] == ["S0", "S1", "S2", "S3"]
 
 
 def test_short_introduction_names_the_first_lesson_by_its_section() -> None:
@@ -71,6 +100,18 @@ def test_short_introduction_names_the_first_lesson_by_its_section() -> None:
     plan = split_document(article)
     assert [lesson.subject for lesson in plan.lessons] == ["Getting started", "Next"]
     assert plan.lessons[0].blocks[0] == words(60)  # the introduction still opens the lesson
+
+
+def test_an_introduction_joined_to_a_section_as_long_names_both() -> None:
+    # The lesson is as much the introduction as the section: neither name alone says what is in it,
+    # and the section's boundary must not disappear under the article's title.
+    article = doc(words(100), Heading(1, "Getting started"), words(120), Heading(1, "Next"), words(400),
+                  Heading(1, "Last"), words(400))  # fmt: skip
+    assert subjects(article) == ["A Title: Getting started", "Next", "Last"]
+    long_title = doc(words(100), Heading(1, "Getting started"), words(120), Heading(1, "Next"), words(400),
+                     title="A title long enough that the two would not fit in a subject line")  # fmt: skip
+    first = subjects(long_title)[0]
+    assert first.startswith("A title long enough") and "Getting started" not in first
 
 
 def test_asked_count_prefers_higher_headings() -> None:

@@ -441,3 +441,34 @@ def test_a_form_around_the_whole_page_is_not_taken_for_a_sign_up_box() -> None:
     )
     doc = read_html(html, "")
     assert PROSE[0][:40] in _texts(doc) and PROSE[3][:40] in _texts(doc)
+
+
+def test_the_standfirst_the_page_gives_as_its_description_opens_the_article() -> None:
+    dek = "Why a slow starter makes the better loaf, and how a week of patience pays off at the oven."
+    html = page(
+        "",
+        head=f'<meta property="og:description" content="{dek}">',
+        holder=(
+            # the extractor takes the body for the article and the headline box for furniture
+            f'<article><div><h1>Baking Sourdough at Home</h1></div><p class="summary">{dek}</p>'
+            '<div><p class="byline">By Dana Whitfield</p></div>'
+            '<section itemprop="articleBody">' + _p(0, 1, 2, 3) + "</section></article>"
+        ),
+    )
+    doc = read_html(html, "")
+    assert doc.title == "Baking Sourdough at Home"
+    assert isinstance(doc.blocks[0], Paragraph) and doc.blocks[0].text == dek
+    assert "Dana Whitfield" not in _texts(doc)
+
+
+def test_a_list_of_bare_addresses_under_a_heading_is_kept_as_the_sources() -> None:
+    article = (
+        "<h1>Baking Sourdough at Home</h1>" + _p(0, 1) + "<h2>Feeding</h2>" + _p(2, 3)
+        + "<h2>Further reading</h2><ul>"
+        '<li><a href="https://flour.example/guide">https://flour.example/guide</a></li>'
+        '<li><a href="https://ovens.example/steam">https://ovens.example/steam</a></li></ul>'
+    )  # fmt: skip
+    doc = read_html(page(article), "")
+    text = _texts(doc) + "\n".join(doc.references)
+    assert "https://flour.example/guide" in text and "https://ovens.example/steam" in text
+    assert "Dark rye loaf" not in text  # the sidebar's list names its links in words: still chrome

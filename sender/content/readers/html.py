@@ -71,6 +71,7 @@ def read_html(text: str, base_url: str = "") -> Document:
     soup = BeautifulSoup(text, "html.parser")
     base_url = _base_url(soup) or base_url
     page_title = _page_title(soup)
+    description = _page_description(soup)
     for tag in soup.find_all(_NOISE_TAGS):
         tag.decompose()
     for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
@@ -82,7 +83,8 @@ def read_html(text: str, base_url: str = "") -> Document:
     # Content the extractors tend to drop: figures and their captions, data tables.
     keep = {id(tag) for tag in soup.find_all(["figure", "picture"]) + described_pictures(soup)}
     tables = [table for table in soup.find_all("table") if html_tables.is_data(table)]
-    container, removed = main_content(soup, text, keep, tables, picture_boxes(soup))
+    standfirst = _standfirst(soup, description)
+    container, removed = main_content(soup, text, keep, tables, picture_boxes(soup), standfirst)
     chrome.extend(removed)
     for tag in container.find_all(CONTROL_TAGS):
         if not tag.decomposed:
@@ -130,6 +132,27 @@ def _page_title(soup: BeautifulSoup) -> str:
     if soup.title and soup.title.string:
         return _SPACE.sub(" ", soup.title.string).strip()
     return ""
+
+
+def _page_description(soup: BeautifulSoup) -> str:
+    for attrs in ({"property": "og:description"}, {"name": "description"}, {"name": "twitter:description"}):
+        meta = soup.find("meta", attrs={**attrs, "content": True})
+        if isinstance(meta, Tag):
+            return _SPACE.sub(" ", str(meta["content"])).strip()
+    return ""
+
+
+def _standfirst(soup: BeautifulSoup, description: str) -> Tag | None:
+    """The paragraph under the headline that the page gives as its description
+    (a news story's dek). Extractors take it for header furniture, but it is
+    the author's own summary, so it opens the article."""
+    wanted = _normal(description)
+    if len(wanted.split()) < _MIN_BODY_WORDS:
+        return None  # a site name or a tag line, not a summary of the article
+    for tag in soup.find_all(["p", "h2", "h3", "div"]):
+        if tag.find_parent("a") is None and _normal(_text(tag)) == wanted:
+            return tag
+    return None
 
 
 def _without_site_name(title: str) -> str:

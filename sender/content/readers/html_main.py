@@ -32,6 +32,8 @@ _SHINGLE = 5  # words in a run that must match the extracted text (3 matches by 
 _CONTAINER_SHARE = 0.9  # the container holds at least this share of the extracted words
 _KEEP_SHARE = 0.2  # a box with less of its words in the extracted text is chrome
 _MAX_CHROME_TEXT = 200
+_ADDRESS = re.compile(r"^(?:https?://|www\.)\S+$", re.I)
+_MIN_ADDRESS_ITEMS = 2  # one bare link is as likely a footer's "example.com"
 
 
 def _tokens(text: str) -> list[str]:
@@ -179,6 +181,24 @@ def _prune(tag: Tag, tally: _Tally, keep: set[int], holders: set[int], chrome: l
             record(child, chrome)
 
 
+def _address_lists(container: Tag) -> list[Tag]:
+    """Lists whose every item is a link spelled out as its address: an article's
+    sources. Extractors drop them as link lists, but site chrome (menus, related
+    posts, share bars) names its links in words, never by their addresses."""
+    out: list[Tag] = []
+    for listing in container.find_all(["ul", "ol"]):
+        items = listing.find_all("li", recursive=False)
+        if len(items) >= _MIN_ADDRESS_ITEMS and all(_is_address_item(item) for item in items):
+            out.append(listing)
+    return out
+
+
+def _is_address_item(item: Tag) -> bool:
+    links = item.find_all("a")
+    text = item.get_text(" ", strip=True)
+    return len(links) == 1 and links[0].get_text(" ", strip=True) == text and bool(_ADDRESS.match(text))
+
+
 def _lead_figure(container: Tag, tally: _Tally) -> list[Tag]:
     """The picture above the article's first kept words (a story's lead image,
     in a header box with the headline and byline that is otherwise chrome)."""
@@ -192,7 +212,12 @@ def _lead_figure(container: Tag, tally: _Tally) -> list[Tag]:
 
 
 def main_content(
-    soup: BeautifulSoup, html: str, keep: set[int], tables: list[Tag], pictures: list[Tag]
+    soup: BeautifulSoup,
+    html: str,
+    keep: set[int],
+    tables: list[Tag],
+    pictures: list[Tag],
+    standfirst: Tag | None = None,
 ) -> tuple[Tag, list[str]]:
     """The element holding the article, with the chrome inside it removed.
 
@@ -200,7 +225,8 @@ def main_content(
     have dropped but the reader still wants (figures and their captions);
     ``tables`` are data tables, kept even inside a layout table that is not;
     ``pictures`` are boxes of a picture and a short text, kept when they sit
-    in the body of the article (above it they are bylines with a headshot).
+    in the body of the article (above it they are bylines with a headshot);
+    ``standfirst`` is the summary under the headline, kept like a lead picture.
     Returns the container and the removed chrome texts (everything outside
     the container too).
     """
@@ -215,8 +241,10 @@ def main_content(
     container = _container(root, tally)
     story = container.find_parent("article")
     lead = _lead_figure(story, tally) if isinstance(story, Tag) else []
-    if isinstance(story, Tag) and lead and container not in lead[0].parents:
-        container = story  # to take in the lead picture of the story's header
+    header = lead + ([standfirst] if standfirst is not None else [])
+    if isinstance(story, Tag) and any(story in t.parents and container not in t.parents for t in header):
+        container = story  # to take in the lead picture or the standfirst of the story's header
+    keep = keep | ({id(standfirst)} if standfirst is not None else set())
     # Everything beside the path from <body> to the container is site chrome.
     node: Tag = container
     while node is not root and isinstance(node.parent, Tag):
@@ -229,5 +257,6 @@ def main_content(
     holders = {id(parent) for tag in anchors for parent in tag.parents}
     body_start = tally.first_kept(container)
     keep = keep | {id(t) for t in anchors} | {id(p) for p in pictures if tally.span_of(p)[0] > body_start}
+    keep |= {id(listing) for listing in _address_lists(container)}
     _prune(container, tally, keep, holders, chrome)
     return container, chrome
