@@ -34,14 +34,11 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, TypedDict
+from typing import Any
 
-import sqlalchemy as sa
 import werkzeug
 import werkzeug.exceptions
 from flask import (
@@ -58,20 +55,27 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 
 from sender import email_support, linkcheck, spamcheck
-from sender.campaign import Campaign, CampaignError, Lesson, campaign_dirs, load_campaign, load_lesson
+from sender.campaign import campaign_dirs, load_campaign
 from sender.errors import DripError
-from sender.messages import compose
-from sender.newsletters import WALL_FORMAT, issue_key, issue_lesson
-from sender.providers.base import OutgoingMessage
 from sender.providers.smtp import email_of
-from sender.render import CompiledLesson, html_size_problem, subscriber_context
-from sender.sample import find_lesson, sample_subscriber
-from sender.schedule import WEEKDAYS, Timing, due_after, zone
+from sender.render import html_size_problem, subscriber_context
+from sender.sample import find_lesson
 from sender.web import drip, security
+from sender.web.preview_emails import (
+    SCHEMES,
+    SYSTEM_EMAILS,
+    Sample,
+    Shown,
+    campaign_named,
+    lesson_email,
+    lesson_schedule,
+    newsletter_email,
+    newsletter_items,
+    system_email,
+)
 
 bp = Blueprint("preview", __name__, url_prefix="/preview", template_folder="templates")
 
-SYSTEM_EMAILS = {"confirm": "Double opt-in confirmation", "unsubscribed": "You are unsubscribed"}
 # The email's own HTML may hold anything staff pasted into a lesson: no script runs.
 EMAIL_CSP = ("default-src 'none'; img-src * data:; style-src 'unsafe-inline'; base-uri 'none'; "
              "form-action 'none'; frame-ancestors 'self'")
@@ -82,7 +86,6 @@ PAGE_CSP = ("default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; i
             "base-uri 'none'")
 # Seconds each link may take to answer; tests set a shorter one in app.config.
 LINK_TIMEOUT_KEY = "DRIP_PREVIEW_LINK_TIMEOUT_S"
-SCHEMES = ("light", "dark")
 _TOKEN_KEY = "drip_preview_token"
 security.page_policy(bp, PAGE_CSP)
 
@@ -103,235 +106,6 @@ def _check_token() -> None:
         abort(403)
 
 
-# -- sample subscriber and rendering ----------------------------------------------------
-
-
-class SampleQuery(TypedDict):
-    """A sample subscriber as URL query values (keyword arguments to `url_for`)."""
-
-    name: str
-    email: str
-    timezone: str
-    fields: str
-    scheme: str
-
-
-@dataclass
-class Sample:
-    name: str
-    email: str
-    timezone: str
-    fields_text: str
-    scheme: str = "light"  # the colour scheme the email frames show: light or dark
-
-    @classmethod
-    def from_request(cls) -> Sample:
-        args = request.values
-        default_zone = drip().engine.settings.default_timezone
-        scheme = args.get("scheme", "light")
-        return cls(name=args.get("name", "Alex Sample"), email=args.get("email", "alex@example.com"),
-                   timezone=args.get("timezone") or default_zone, fields_text=args.get("fields", ""),
-                   scheme=scheme if scheme in SCHEMES else "light")
-
-    def query(self) -> SampleQuery:
-        return {"name": self.name, "email": self.email, "timezone": self.timezone, "fields": self.fields_text,
-                "scheme": self.scheme}
-
-    def fields(self) -> dict[str, str]:
-        """Custom fields from `key=value` lines."""
-        out = {}
-        for line in self.fields_text.splitlines():
-            key, sep, value = line.partition("=")
-            if sep and key.strip():
-                out[key.strip()] = value.strip()
-        return out
-
-    def subscriber(self) -> Any:
-        """A subscribers-row look-alike; a bad address or zone is a DripError shown in the page."""
-        row = sample_subscriber(self.email, self.name, self.timezone)
-        row.fields = self.fields()
-        return row
-
-
-def _campaign(slug: str) -> Campaign:
-    folder = drip().engine.settings.path("campaigns_dir")
-    if slug not in {p.name for p in campaign_dirs(folder)}:
-        abort(404)
-    return load_campaign(folder / slug)  # read per request: the files may just have changed
-
-
-@dataclass
-class Shown:
-    """One email as the preview shows it, and what its page says around it."""
-
-    message: OutgoingMessage
-    preheader: Any = None  # the compiled preheader, filled per subscriber (None: none)
-    campaign: Campaign | None = None
-    lesson: Lesson | None = None
-    timing: dict[str, Any] | None = None  # a row of `_schedule`: when this lesson goes out
-    newsletter: dict[str, Any] | None = None  # a row of `_newsletter_items`
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _compose(campaign: Campaign, compiled: CompiledLesson, subscriber: Any, when: datetime,
-             key: str) -> OutgoingMessage:
-    engine = drip().engine
-    return compose(settings=engine.settings, renderer=engine.renderer, compiled=compiled,
-                   subscriber=subscriber, signing_key=engine.signing_key, now=when,
-                   delivery_key=f"preview:{campaign.slug}:{key}:{subscriber.email}")
-
-
-def _lesson(slug: str, key: str, sample: Sample) -> Shown:
-    """The lesson rendered at the time it would go out for the sample subscriber enrolled
-    now: its Date, and the day its "next lesson arrives" line names, match the timing shown."""
-    engine = drip().engine
-    campaign = _campaign(slug)
-    lesson = find_lesson(campaign, key)
-    subscriber = sample.subscriber()
-    timing = next(r for r in _schedule(campaign, sample.timezone) if r["lesson"] is lesson)
-    engine.renderer.templates_generation(force=True)  # this request must see the latest save
-    if lesson.draft:  # rendered as it will be once published: its number, the lesson after it
-        published = campaign.with_lesson(lesson)
-        compiled = engine.renderer.compile(published, published.lesson(lesson.position) or lesson)
-    else:
-        compiled = engine.renderer.compile(campaign, lesson)
-    message = _compose(campaign, compiled, subscriber, timing["due"], lesson.key)
-    return Shown(message, compiled.preheader_slots, campaign, lesson, timing)
-
-
-def _system_context(subscriber: Any) -> dict[str, Any]:
-    base = drip().engine.settings.base_url.rstrip("/")
-    return {"subscriber": subscriber_context(subscriber), "campaign_title": "Sample Course",
-            "confirm_url": f"{base}/confirm/sample-token",
-            "resubscribe_url": f"{base}/preferences/sample-token"}
-
-
-def _system(name: str, sample: Sample) -> Shown:
-    engine = drip().engine
-    if name not in SYSTEM_EMAILS:
-        abort(404)
-    subscriber = sample.subscriber()
-    engine.renderer.templates_generation(force=True)
-    html, text = engine.renderer.render_system(name, _system_context(subscriber))
-    return Shown(OutgoingMessage(to=subscriber.email, from_address=engine.settings.from_address,
-                                 subject=SYSTEM_EMAILS[name], html=html, text=text,
-                                 message_id=f"<preview-{name}@localhost>", date=engine.clock()))
-
-
-# -- newsletters ----------------------------------------------------------------------------
-
-
-def _newsletter_items() -> tuple[list[dict[str, Any]], str]:
-    """Newsletters to preview, and a problem reading the store ("" if none): every one
-    scheduled (`drip newsletter schedule FILE`, or the console), newest first, then the
-    Markdown files of the newsletters folder not scheduled yet, by name."""
-    engine = drip().engine
-    items: list[dict[str, Any]] = []
-    problem = ""
-    try:
-        rows = list(engine.store.newsletters())
-    except sa.exc.SQLAlchemyError as exc:  # the preview still shows lessons without a store
-        rows, problem = [], f"the store can't be read ({engine.store.url}): {str(exc).splitlines()[0]}"
-    scheduled = set()
-    for row in rows:
-        source = Path(row.source)
-        scheduled.add(source.resolve())
-        where = "each subscriber's local time" if row.local else row.timezone
-        items.append({"ref": str(row.id), "row": row, "title": row.title or source.name, "source": source,
-                      "status": row.status, "when": f"{row.wall_time.replace('T', ' ')} {where}",
-                      "repeat": row.cron or "", "segment": row.segment or "",
-                      "missing": not source.is_file()})
-    for path in _newsletter_files():
-        if path.resolve() in scheduled:
-            continue
-        try:
-            title = load_lesson(path, 1).subject
-        except (CampaignError, OSError, ValueError) as exc:
-            title = f"(can't be read: {exc})"
-        items.append({"ref": path.name, "row": None, "title": title, "source": path,
-                      "status": "not scheduled", "when": "", "repeat": "", "segment": "", "missing": False})
-    return items, problem
-
-
-def _newsletter_files() -> list[Path]:
-    folder = drip().engine.settings.path("newsletters_dir")
-    return sorted(p for p in folder.glob("*.md") if p.is_file()) if folder.is_dir() else []
-
-
-def _newsletter(ref: str, sample: Sample) -> Shown:
-    """A newsletter rendered as `drip tick` sends it (`sender.newsletters.issue_lesson`: the
-    newsletter template, one greeting), dated when it reaches the sample subscriber."""
-    engine = drip().engine
-    items, problem = _newsletter_items()
-    item = next((i for i in items if i["ref"] == ref), None)
-    if item is None:
-        if problem:
-            raise DripError(problem)
-        abort(404)
-    source: Path = item["source"]
-    row = item["row"]
-    subscriber = sample.subscriber()
-    if row is not None:
-        key, slug = issue_key(row), row.slug
-        wall = datetime.strptime(row.wall_time, WALL_FORMAT)
-        when = wall.replace(tzinfo=zone(sample.timezone if row.local else row.timezone))
-    else:  # as `schedule_newsletter` would name its campaign
-        key, slug, when = "issue-preview", f"newsletter-{source.stem}", engine.clock()
-    try:
-        lesson = issue_lesson(source, key)
-    except OSError as exc:
-        raise DripError(f"{source}: {exc.strerror or exc}") from None
-    campaign = Campaign(slug=slug, path=source.parent, title=lesson.subject, lessons=(lesson,))
-    engine.renderer.templates_generation(force=True)
-    compiled = engine.renderer.compile(campaign, lesson, "newsletter")
-    message = _compose(campaign, compiled, subscriber, when, key)
-    return Shown(message, compiled.preheader_slots, newsletter=item,
-                 extra={"sends_at": when.astimezone(zone(sample.timezone))})
-
-
-# -- timing -------------------------------------------------------------------------------
-
-
-def describe_timing(timing: Timing, position: int) -> str:
-    """"2 days after lesson 1, 09:00–11:00, Mon–Fri"."""
-    after = "enrolment" if position == 1 else f"lesson {position - 1}"
-    parts = [f"{timing.delay_days} day{'s' if timing.delay_days != 1 else ''}"] if timing.delay_days else []
-    if timing.delay_hours:
-        parts.append(f"{timing.delay_hours} h")
-    first = "first" if position == 1 else "next"
-    delay = f"{' '.join(parts)} after {after}" if parts else f"{first} send window after {after}"
-    end = "24:00" if (timing.window_end.hour, timing.window_end.minute) == (23, 59) else \
-        f"{timing.window_end:%H:%M}"
-    return f"{delay}, {timing.window_start:%H:%M}–{end}, {_weekdays(timing.weekdays)}"
-
-
-def _weekdays(days: frozenset[int]) -> str:
-    if len(days) == 7:
-        return "any day"
-    ordered = sorted(days)
-    if ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 2:
-        return f"{WEEKDAYS[ordered[0]].title()}–{WEEKDAYS[ordered[-1]].title()}"
-    return ", ".join(WEEKDAYS[d].title() for d in ordered)
-
-
-def _schedule(campaign: Campaign, timezone: str) -> list[dict[str, Any]]:
-    """Each lesson's timing rule and when it would go out for someone in `timezone`
-    enrolled now: the projection the engine makes (`due_after`, and `Campaign.zone_of`,
-    as `Campaign.next_lesson_at` does for the email's "next lesson arrives" day)."""
-    engine = drip().engine
-    tz = campaign.zone_of(SimpleNamespace(timezone=timezone), engine.settings)
-    rows, previous = [], engine.clock()
-    for lesson in campaign.all_lessons:
-        timing = campaign.timing(lesson, engine.settings)
-        due = due_after(previous, timing, tz, first=lesson.position == 1)
-        rule = describe_timing(timing, lesson.position)
-        rows.append({"lesson": lesson, "due": due, "local": due.astimezone(tz),
-                     "rule": f"draft, not sent until published (then: {rule})" if lesson.draft else rule})
-        if not lesson.draft:  # a draft's row says when it would go; the lessons after it don't wait
-            previous = due
-    return rows
-
-
 # -- pages ----------------------------------------------------------------------------------
 
 
@@ -348,10 +122,10 @@ def index() -> tuple[str, int]:
     for folder in campaign_dirs(drip().engine.settings.path("campaigns_dir")):
         try:
             campaign = load_campaign(folder)
-            campaigns.append({"campaign": campaign, "schedule": _schedule(campaign, sample.timezone)})
+            campaigns.append({"campaign": campaign, "schedule": lesson_schedule(campaign, sample.timezone)})
         except (DripError, ValueError) as exc:  # one broken campaign must not hide the others
             errors.append(str(exc))
-    newsletters, problem = _newsletter_items()
+    newsletters, problem = newsletter_items()
     if problem:
         errors.append(problem)
     return _page("preview_index.html", title="Preview", campaigns=campaigns, errors=errors,
@@ -392,7 +166,7 @@ def lesson_page(slug: str, key: str) -> tuple[str, int]:
                 "links_url": url_for("preview.lesson_links", slug=slug, key=key, **q),
                 "spam_url": url_for("preview.lesson_spam", slug=slug, key=key, **q)}
 
-    return _email_page(lambda sample: _lesson(slug, key, sample), urls, slug=slug, key=key,
+    return _email_page(lambda sample: lesson_email(slug, key, sample), urls, slug=slug, key=key,
                        title=f"{slug}/{key}")
 
 
@@ -404,7 +178,7 @@ def system_page(which: str) -> tuple[str, int]:
                 "links_url": url_for("preview.system_links", which=which, **q),
                 "spam_url": url_for("preview.system_spam", which=which, **q)}
 
-    return _email_page(lambda sample: _system(which, sample), urls,
+    return _email_page(lambda sample: system_email(which, sample), urls,
                        title=f"{SYSTEM_EMAILS.get(which, which)} — preview")
 
 
@@ -417,7 +191,7 @@ def newsletter_page(ref: str) -> tuple[str, int]:
                 "links_url": url_for("preview.newsletter_links", ref=ref, **q),
                 "spam_url": url_for("preview.newsletter_spam", ref=ref, **q)}
 
-    return _email_page(lambda sample: _newsletter(ref, sample), urls, title=f"newsletter {ref}")
+    return _email_page(lambda sample: newsletter_email(ref, sample), urls, title=f"newsletter {ref}")
 
 
 def _shown(shown: Shown, sample: Sample) -> dict[str, Any]:
@@ -554,12 +328,12 @@ def _json_error(message: str, **data: Any) -> Response:
 
 @bp.get("/<slug>/<key>/email.html")
 def email_html(slug: str, key: str) -> Response:
-    return _html(lambda sample: _lesson(slug, key, sample))
+    return _html(lambda sample: lesson_email(slug, key, sample))
 
 
 @bp.get("/<slug>/<key>/email.eml")
 def email_eml(slug: str, key: str) -> Response:
-    shown = _resolved(lambda sample: _lesson(slug, key, sample))
+    shown = _resolved(lambda sample: lesson_email(slug, key, sample))
     if isinstance(shown, Response):
         return shown
     assert shown.lesson is not None
@@ -568,47 +342,47 @@ def email_eml(slug: str, key: str) -> Response:
 
 @bp.post("/<slug>/<key>/links")
 def lesson_links(slug: str, key: str) -> Response:
-    return _links(lambda sample: _lesson(slug, key, sample))
+    return _links(lambda sample: lesson_email(slug, key, sample))
 
 
 @bp.post("/<slug>/<key>/spam")
 def lesson_spam(slug: str, key: str) -> Response:
-    return _spam(lambda sample: _lesson(slug, key, sample))
+    return _spam(lambda sample: lesson_email(slug, key, sample))
 
 
 @bp.get("/system/<which>/email.html")
 def system_html(which: str) -> Response:
-    return _html(lambda sample: _system(which, sample))
+    return _html(lambda sample: system_email(which, sample))
 
 
 @bp.post("/system/<which>/links")
 def system_links(which: str) -> Response:
-    return _links(lambda sample: _system(which, sample))
+    return _links(lambda sample: system_email(which, sample))
 
 
 @bp.post("/system/<which>/spam")
 def system_spam(which: str) -> Response:
-    return _spam(lambda sample: _system(which, sample))
+    return _spam(lambda sample: system_email(which, sample))
 
 
 @bp.get("/newsletters/<ref>/email.html")
 def newsletter_html(ref: str) -> Response:
-    return _html(lambda sample: _newsletter(ref, sample))
+    return _html(lambda sample: newsletter_email(ref, sample))
 
 
 @bp.get("/newsletters/<ref>/email.eml")
 def newsletter_eml(ref: str) -> Response:
-    return _eml(lambda sample: _newsletter(ref, sample), Path(ref).stem)
+    return _eml(lambda sample: newsletter_email(ref, sample), Path(ref).stem)
 
 
 @bp.post("/newsletters/<ref>/links")
 def newsletter_links(ref: str) -> Response:
-    return _links(lambda sample: _newsletter(ref, sample))
+    return _links(lambda sample: newsletter_email(ref, sample))
 
 
 @bp.post("/newsletters/<ref>/spam")
 def newsletter_spam(ref: str) -> Response:
-    return _spam(lambda sample: _newsletter(ref, sample))
+    return _spam(lambda sample: newsletter_email(ref, sample))
 
 
 @bp.post("/<slug>/<key>/send")
@@ -621,7 +395,7 @@ def send(slug: str, key: str) -> werkzeug.Response | tuple[str, int]:
     to = request.form.get("to", "").strip()
     engine = drip().engine
     try:
-        campaign = _campaign(slug)
+        campaign = campaign_named(slug)
         lesson = find_lesson(campaign, key)
         # The provider is shared with the scheduler's tick; each backend is thread-safe itself.
         result = send_test(engine, slug, lesson.key, to, name=sample.name, timezone=sample.timezone)

@@ -17,7 +17,7 @@ from sender.web.console.campaigns import read_campaign
 
 
 def _timing_rows(campaign: Campaign) -> list[dict[str, Any]]:
-    from sender.web.preview import describe_timing
+    from sender.web.preview_emails import describe_timing
 
     engine = drip().engine
     return [{"lesson": lesson, "values": {k: shown(lesson.timing.get(k)) for k in TIMING_KEYS},

@@ -1,24 +1,5 @@
-"""Lesson → email, in two stages.
-
-Stage 1, once per (template, lesson): Jinja with `[[ ]]`/`[% %]` delimiters
-fills in the lesson, then MRML compiles the MJML to HTML (`fonts={}`: no web
-fonts, nothing fetched). Links get the campaign's UTM parameters here.
-Stage 2, per subscriber: the compiled subject, HTML and text still hold the
-`{{ }}` placeholders staff wrote (`{{ subscriber.first_name | default("there") }}`),
-filled with autoescape (HTML) and StrictUndefined semantics.
-
-Stage 2 is the hot path (one call per subscriber and email), so each part is
-turned into a `SlotTemplate`: static chunks with the placeholders between them,
-evaluated by a small generated function instead of a full Jinja render (whose
-per-call Context setup costs more than the rest of a mostly static page).
-Anything beyond plain lookups and filters (`{% if %}`, calls, operators) is
-left to Jinja itself: same output, just slower.
-
-The cache of compiled lessons is checked on every `compile`: a lesson or
-campaign that differs from the cached one (the engine re-reads lesson files
-every tick, the preview every request) or an edited template file (mtime
-check, at most every `check_interval` seconds) compiles again.
-"""
+"""The Renderer: stage 1 (Jinja with `[[ ]]`/`[% %]`, then MRML) once per lesson and
+template, stage 2 per subscriber, and the cache of compiled lessons (see `sender.render`)."""
 
 from __future__ import annotations
 
@@ -27,48 +8,22 @@ import os
 import re
 import time
 import traceback
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parseaddr
-from html import unescape
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import jinja2
 import mjml
-from jinja2 import nodes
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
-from markupsafe import Markup, escape
 
 from sender.campaign import UTM_KEYS, Campaign, Lesson
 from sender.defaults import TEMPLATES as DEFAULT_TEMPLATES
 from sender.errors import DripError
-from sender.plaintext import (
-    JINJA_SPAN,
-    markdown_to_text,
-    protect_spans,
-    restore_spans,
-    split_containers,
-)
-
-# Gmail clips an HTML body over about 102 KB, hiding the rest (unsubscribe link
-# included) behind "[Message clipped]": keep a margin for what providers add.
-HTML_LIMIT_BYTES = 90 * 1024
-
-_md = MarkdownIt("commonmark").enable("table")
-_MISSING = object()
-_UNDEFINED_NAME = re.compile(r"has no (?:attribute|field) '([^']+)'|^'([^']+)' is undefined")
-_HREF = re.compile(r'href="(https?://[^"]*)"', re.I)
-# A label paragraph of an exercise: **Recommended Repetitions:** 10-20, **Coaching Cues:**
-_EXERCISE_WORDS = re.compile(r"\b(?:rep(?:etition)?s?|sets?|cues?|tempo|rest|hold|duration|equipment)\b",
-                             re.I)
-_LIST_OPEN = {"bullet_list_open", "ordered_list_open"}
-
-# Aliases kept for callers of the first version of this module.
-_JINJA_SPAN = JINJA_SPAN
-_protect, _restore = protect_spans, restore_spans
+from sender.plaintext import JINJA_SPAN, markdown_to_text, protect_spans, restore_spans
+from sender.render.email_html import ascii_html, tag_links
+from sender.render.markdown import escape_keep_jinja, markdown_blocks
+from sender.render.slots import UNDEFINED_NAME, FieldUndefined, MissingField, SlotTemplate, SubscriberFields
 
 
 class RenderError(DripError):
@@ -78,120 +33,6 @@ class RenderError(DripError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
-
-
-class SubscriberFields(dict[str, Any]):
-    """What templates see as `subscriber`: a dict, told apart so that a missing field of a
-    subscriber is recognised as theirs (see `_Undefined`)."""
-
-
-class MissingField(jinja2.UndefinedError):
-    """`subscriber.<field>` for a subscriber without that field."""
-
-    @property
-    def field(self) -> str:
-        found = _UNDEFINED_NAME.search(self.message or "")
-        return (found.group(1) or found.group(2)) if found else ""
-
-
-class _Undefined(jinja2.StrictUndefined):
-    """StrictUndefined whose error, for a field of `subscriber`, is `MissingField`."""
-
-    __slots__ = ()
-
-    def __init__(self, hint: str | None = None, obj: Any = jinja2.utils.missing, name: str | None = None,
-                 exc: type[jinja2.exceptions.TemplateRuntimeError] = jinja2.UndefinedError) -> None:
-        if isinstance(obj, SubscriberFields) and isinstance(name, str):
-            hint, exc = hint or f"this subscriber has no field '{name}'", MissingField
-        super().__init__(hint, obj, name, exc)
-
-
-# -- stage 2: static chunks and slots ------------------------------------------------
-
-
-class SlotTemplate:
-    """A compiled email part whose `{{ }}` placeholders are filled per subscriber."""
-
-    def __init__(self, env: jinja2.Environment, source: str) -> None:
-        self.source = source
-        # Jinja's own parser, so delimiters, whitespace control and syntax errors are Jinja's.
-        fast = _generate(env, env.parse(source))
-        self.fast = fast is not None
-        self._fn: Callable[[Mapping[str, Any]], str] = fast or env.from_string(source).render
-
-    def render(self, context: Mapping[str, Any]) -> str:
-        return self._fn(context)
-
-
-def _generate(env: jinja2.Environment, ast: nodes.Template) -> Callable[[Mapping[str, Any]], str] | None:
-    """One Python function joining static chunks and slot values, or None when the
-    template needs more than lookups and filters."""
-    namespace: dict[str, Any] = {}
-    parts: list[str] = []
-
-    def constant(value: Any) -> str:
-        name = f"_c{len(namespace)}"
-        namespace[name] = value
-        return name
-
-    def expr(node: nodes.Node) -> str | None:
-        if isinstance(node, nodes.Name) and node.ctx == "load":
-            return f"_lookup(ctx, {node.name!r})"
-        if isinstance(node, nodes.Const) and type(node.value) in (str, int, float, bool, type(None)):
-            return repr(node.value)
-        if isinstance(node, nodes.Getattr):
-            inner = expr(node.node)
-            return None if inner is None else f"_getattr({inner}, {node.attr!r})"
-        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-            inner = expr(node.node)
-            return None if inner is None else f"_getitem({inner}, {node.arg.value!r})"
-        if isinstance(node, nodes.Filter) and node.node is not None \
-                and not (node.dyn_args or node.dyn_kwargs):
-            func = env.filters.get(node.name)
-            passes = getattr(getattr(func, "jinja_pass_arg", None), "name", None)
-            if func is None or passes == "context":
-                return None  # unknown filters fail in Jinja's own compile, with its message
-            args = [expr(node.node), *(expr(a) for a in node.args)]
-            kwargs = [(kw.key, expr(kw.value)) for kw in node.kwargs]
-            if None in args or any(v is None for _, v in kwargs):
-                return None
-            lead = {"environment": "_env, ", "eval_context": "_evalctx, "}.get(passes or "", "")
-            call = ", ".join([*map(str, args), *(f"{k}={v}" for k, v in kwargs)])
-            return f"{constant(func)}({lead}{call})"
-        return None
-
-    for output in ast.body:
-        if not isinstance(output, nodes.Output):
-            return None
-        for child in output.nodes:
-            if isinstance(child, nodes.TemplateData):
-                if child.data:
-                    parts.append(constant(child.data))
-                continue
-            code = expr(child)
-            if code is None:
-                return None
-            parts.append(f"_out({code})")
-
-    autoescape = env.autoescape(None) if callable(env.autoescape) else env.autoescape
-    undefined, env_globals = env.undefined, env.globals
-
-    def lookup(ctx: Mapping[str, Any], name: str) -> Any:
-        value = ctx.get(name, _MISSING)
-        if value is _MISSING:
-            value = env_globals.get(name, _MISSING)
-        return undefined(name=name) if value is _MISSING else value
-
-    # escape() and str() of a StrictUndefined raise UndefinedError, as in Jinja's own output.
-    namespace.update(_out=escape if autoescape else str, _lookup=lookup, _getattr=env.getattr,
-                     _getitem=env.getitem, _env=env, _evalctx=nodes.EvalContext(env))
-    body = f"''.join(({', '.join(parts)},))" if parts else "''"
-    exec(compile(f"def render(ctx):\n    return {body}\n", "<stage 2>", "exec"), namespace)
-    fn: Callable[[Mapping[str, Any]], str] = namespace["render"]
-    return fn
-
-
-# -- what the stages produce ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -215,178 +56,6 @@ class RenderedEmail:
     text: str
     preheader: str
 
-
-@dataclass(frozen=True)
-class BodyBlock:
-    """A stretch of a lesson body: plain HTML, a callout or an exercise box."""
-
-    kind: str  # "html", "callout" or "exercise"
-    html: Markup
-    title: str = ""  # Markup when set: escaped staff text
-
-
-# -- lesson Markdown → HTML ------------------------------------------------------------
-
-
-def escape_keep_jinja(text: str) -> Markup:
-    """HTML-escape staff text but leave its `{{ ... }}` spans for stage 2."""
-    parts = JINJA_SPAN.split(text)
-    return Markup("".join(p if i % 2 else str(escape(p)) for i, p in enumerate(parts)))
-
-
-def _styles(brand: str) -> dict[str, str]:
-    # Inline, because several mail apps drop <style> (MRML has no mj-style inline).
-    cell = "border:1px solid #d9e2ec;padding:6px 8px;text-align:left;"
-    return {
-        "h1": "font-size:24px;line-height:1.3;margin:28px 0 8px;",
-        "h2": "font-size:21px;line-height:1.3;margin:28px 0 8px;",
-        "h3": "font-size:18px;line-height:1.35;margin:24px 0 6px;",
-        "h4": "font-size:16px;line-height:1.4;margin:20px 0 6px;",
-        "p": "margin:0 0 16px;",
-        "ul": "margin:0 0 16px;padding-left:24px;",
-        "ol": "margin:0 0 16px;padding-left:24px;",
-        "li": "margin:0 0 6px;",
-        "blockquote": f"margin:0 0 16px;padding:8px 16px;border-left:4px solid {brand};background:#f4f7f6;",
-        "pre": "white-space:pre-wrap;word-break:break-word;background:#f4f5f7;padding:12px;"
-               "border-radius:4px;font-size:14px;margin:0 0 16px;",
-        "table": "width:100%;border-collapse:collapse;margin:0 0 16px;font-size:14px;",
-        "th": cell, "td": cell,
-        "a": f"color:{brand};text-decoration:underline;word-break:break-word;",
-        "img": "max-width:100%;height:auto;display:block;border:0;",
-        "code": "font-size:14px;",
-        "hr": "border:0;border-top:1px solid #e4e7eb;margin:24px 0;",
-    }
-
-
-def _add_styles(tokens: list[Token], styles: dict[str, str]) -> None:
-    for token in tokens:
-        for t in [token, *(token.children or [])]:
-            style = styles.get(t.tag) if t.nesting >= 0 else None
-            if style:
-                own = t.attrGet("style")  # a table cell's text-align
-                t.attrSet("style", style + (f"{own};" if own else ""))
-
-
-def _top_level(tokens: list[Token]) -> list[list[Token]]:
-    groups: list[list[Token]] = []
-    current: list[Token] = []
-    depth = 0
-    for token in tokens:
-        current.append(token)
-        depth += token.nesting
-        if depth == 0:
-            groups.append(current)
-            current = []
-    if current:
-        groups.append(current)
-    return groups
-
-
-def _label(group: list[Token]) -> str | None:
-    """The label of a paragraph opening with `**Label:**`, else None."""
-    if len(group) < 2 or group[0].type != "paragraph_open" or group[1].type != "inline":
-        return None
-    kids = [k for k in group[1].children or [] if k.type != "text" or k.content]
-    if len(kids) >= 3 and kids[0].type == "strong_open" and kids[1].type == "text" \
-            and kids[2].type == "strong_close" and kids[1].content.rstrip().endswith(":"):
-        return kids[1].content
-    return None
-
-
-def markdown_blocks(source: str, brand_colour: str = "#0b7a5a") -> list[BodyBlock]:
-    """A lesson body as blocks: `::: callout`/`::: exercise` containers, and runs of
-    exercise labels (`**Recommended Repetitions:** …` then `**Coaching Cues:**` and a list)
-    boxed as exercises; the rest plain HTML. `{{ }}` spans come through untouched."""
-    protected, spans = protect_spans(source)
-    styles = _styles(brand_colour)
-    blocks: list[BodyBlock] = []
-
-    def html_of(tokens: list[Token]) -> Markup:
-        return Markup(restore_spans(_md.renderer.render(tokens, _md.options, {}), spans))
-
-    for region in split_containers(protected):
-        tokens = _md.parse(region.source)
-        _add_styles(tokens, styles)
-        if region.kind != "text":
-            title = escape_keep_jinja(restore_spans(region.title, spans))
-            blocks.append(BodyBlock(region.kind, html_of(tokens), title))
-            continue
-        groups, i = _top_level(tokens), 0
-        plain: list[Token] = []
-        while i < len(groups):
-            j, labels = i, []
-            # a run of label paragraphs, each maybe followed by its list
-            while j < len(groups) and ((label := _label(groups[j])) is not None
-                                       or (j > i and groups[j][0].type in _LIST_OPEN)):
-                labels.append(label or "")
-                j += 1
-            if j - i >= 2 and any(_EXERCISE_WORDS.search(label) for label in labels):
-                if plain:
-                    blocks.append(BodyBlock("html", html_of(plain)))
-                    plain = []
-                blocks.append(BodyBlock("exercise", html_of([t for g in groups[i:j] for t in g])))
-                i = j
-                continue
-            plain.extend(groups[i])
-            i += 1
-        if plain:
-            blocks.append(BodyBlock("html", html_of(plain)))
-    return blocks
-
-
-def markdown_to_html(source: str) -> Markup:
-    """A lesson body as one piece of HTML, inline-styled, `{{ }}` spans untouched."""
-    return Markup("").join(block.html for block in markdown_blocks(source))
-
-
-def tag_links(html: str, params: Mapping[str, str]) -> str:
-    """Add UTM parameters to every http(s) link that has none of its own (staff who
-    tagged a link chose its tracking). Placeholders such as `{{ unsubscribe_url }}`
-    are not http links at this point, and mailto: links are not touched."""
-    if not params:
-        return html
-
-    def tag(match: re.Match[str]) -> str:
-        url = unescape(match.group(1))
-        parts = urlsplit(url)
-        if any(key.startswith("utm_") for key, _ in parse_qsl(parts.query, keep_blank_values=True)):
-            return match.group(0)
-        # appended, never re-encoded: the link's own query stays byte for byte
-        query = parts.query + ("&" if parts.query else "") + urlencode(params)
-        return f'href="{escape(urlunsplit(parts._replace(query=query)))}"'
-
-    return _HREF.sub(tag, html)
-
-
-# CSS and scripts do not decode character references: what is inside them stays as it is.
-_RAW_TEXT = re.compile(r"(<(style|script)\b.*?</\2\s*>)", re.I | re.S)
-
-
-def ascii_html(html: str) -> str:
-    """Non-ASCII characters as numeric character references (`’` → `&#8217;`), outside
-    `<style>` and `<script>`. Every client reads them as the same characters, and a pure
-    ASCII page is several times cheaper to personalise, JSON-encode and send by the
-    thousand than one with a single curly quote (Python then stores every character in two
-    bytes, and JSON encoders leave their fast path)."""
-    if html.isascii():
-        return html
-    parts = _RAW_TEXT.split(html)  # outside, (block, tag name), outside, ...
-    out = []
-    for i in range(0, len(parts), 3):
-        out.append(parts[i].encode("ascii", "xmlcharrefreplace").decode("ascii"))
-        if i + 1 < len(parts):
-            out.append(parts[i + 1])
-    return "".join(out)
-
-
-def html_size_problem(path: Path, html: str) -> str | None:
-    """An error message naming the lesson file if its HTML is over the limit."""
-    size = len(html.encode())
-    if size <= HTML_LIMIT_BYTES:
-        return None
-    return (f"{path}: the email's HTML is {size / 1024:.1f} KB, over the {HTML_LIMIT_BYTES // 1024} KB "
-            "limit (Gmail clips messages at about 102 KB, hiding the unsubscribe link); "
-            "shorten or split the lesson")
 
 
 # Built-in fields a subscriber may lack (no name given): `subscriber_context` sets them only then.
@@ -433,11 +102,11 @@ class Renderer:
             variable_start_string="[[", variable_end_string="]]",
             comment_start_string="[#", comment_end_string="#]",
             autoescape=jinja2.select_autoescape(["mjml", "html"], default_for_string=False),
-            undefined=_Undefined,
+            undefined=FieldUndefined,
             keep_trailing_newline=True,
         )
-        self._html_env = jinja2.Environment(autoescape=True, undefined=_Undefined)
-        self._text_env = jinja2.Environment(autoescape=False, undefined=_Undefined)
+        self._html_env = jinja2.Environment(autoescape=True, undefined=FieldUndefined)
+        self._text_env = jinja2.Environment(autoescape=False, undefined=FieldUndefined)
         self._cache: dict[tuple[str, str, str], CompiledLesson] = {}
         self._system_cache: dict[str, tuple[int, SlotTemplate, SlotTemplate]] = {}
         self.compilations = 0  # MJML compiles done; benchmarks and tests read it
@@ -648,7 +317,7 @@ class Renderer:
         """The message, plus the line of the placeholder that names the missing value:
         in the lesson file if it is there, else in a template."""
         message = f"{path}: undefined variable: {exc.message}"
-        found = _UNDEFINED_NAME.search(exc.message or "")
+        found = UNDEFINED_NAME.search(exc.message or "")
         if not found:
             return message
         word = re.compile(rf"\b{re.escape(found.group(1) or found.group(2))}\b")

@@ -1,0 +1,5 @@
+"""`python -m sender.cli`."""
+
+from sender.cli import main
+
+main()
