@@ -23,7 +23,6 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache, partial
 from pathlib import Path
@@ -31,14 +30,32 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sender.campaign import Campaign, CampaignError, Lesson, load_campaign
+from sender.engine_plan import (
+    ClaimAgain,
+    ClaimPlan,
+    OpenClaim,
+    Outcome,
+    Posted,
+    Rendered,
+    SentApart,
+    TickReport,
+    advance,
+    claims_to_open,
+    done_now,
+    fewer_collections,
+    roll_back,
+    sort_outcomes,
+    subscriber_schedule,
+)
 from sender.messages import compose, message_id
-from sender.outcomes import Fault, counted_as, delivery_status, next_try, pause_reason, render_fault
+from sender.outcomes import Fault, next_try, pause_reason, render_fault
 from sender.providers import OutgoingMessage, Provider, SendResult
 from sender.render import OPTIONAL_FIELDS, Renderer, RenderError
 from sender.schedule import Clock, Timing, due_after, in_window, next_send_time
 from sender.settings import Settings
 from sender.store import DueEnrolment, Store
-from sender.store.schema import WAITING
+
+__all__ = ["Engine", "Outcome", "Rendered", "TickReport", "project_engine"]
 
 # A provider that fails this many batches in a row pauses the campaigns involved,
 # rather than burning through the list.
@@ -52,56 +69,6 @@ SETTLE_PER_TICK = 50
 # Claims made at once on PostgreSQL: while the server runs one claim's statements, Python
 # plans and renders the other.
 CLAIMS_AHEAD = 2
-
-
-@dataclass
-class TickReport:
-    """What one tick did; each kind of failure as `sender.outcomes` defines it."""
-
-    sent: int = 0
-    failed: int = 0  # for good: the address or the message is wrong
-    retrying: int = 0  # the provider failed for now; the lesson is queued again
-    held: int = 0  # the subscriber lacks a field the lesson needs; tried again later
-    unknown: int = 0  # the provider may have accepted it; left 'sending', never resent blindly
-    settled: int = 0  # earlier unknown outcomes found in the provider's log: sent
-    kept: int = 0  # queued in a campaign paused for its content or the provider account
-    deferred: int = 0  # late, outside the send window: moved to the next window
-    suppressed: int = 0  # addresses the provider refused, never mailed again
-    completed: int = 0
-    paused: list[str] = field(default_factory=list)
-    resumed: list[str] = field(default_factory=list)  # provider-paused campaigns trying again
-    errors: list[str] = field(default_factory=list)
-    # The provider, not one campaign, is at fault: claiming more this tick would only fail.
-    stopped: bool = False
-
-    def add(self, other: TickReport) -> None:
-        for name, value in vars(other).items():
-            mine = getattr(self, name)
-            setattr(self, name, (mine or value) if isinstance(value, bool) else mine + value)
-
-    def count(self, fault: Fault | None) -> None:
-        """Count one delivery's outcome where `sender.outcomes` says it belongs."""
-        name = counted_as(fault)
-        setattr(self, name, getattr(self, name) + 1)
-
-    @property
-    def problems(self) -> bool:
-        """Whether staff should look: something failed, was held or paused a campaign."""
-        return bool(self.failed or self.held or self.unknown or self.paused)
-
-    def summary(self) -> str:
-        parts = [f"sent {self.sent}", f"failed {self.failed}"]
-        parts += [f"{name} {n}" for name, n in (
-            ("retrying", self.retrying), ("held for missing subscriber data", self.held),
-            ("outcome unknown (the provider's answer was lost)", self.unknown),
-            ("unknown outcomes found sent in the provider's log", self.settled),
-            ("kept queued in paused campaigns", self.kept), ("deferred to the next window", self.deferred),
-            ("completed the course", self.completed), ("addresses suppressed", self.suppressed)) if n]
-        if self.resumed:
-            parts.append("trying again after a provider pause: " + ", ".join(self.resumed))
-        if self.paused:
-            parts.append("paused: " + ", ".join(self.paused))
-        return ", ".join(parts)
 
 
 class Engine:
@@ -127,7 +94,7 @@ class Engine:
             claimable = self.store.claim_due(conn, self.clock(), limit)
             try:
                 plan = self._plan(conn, claimable, self.clock(), counts) if claimable else None
-            except _ClaimAgain:  # a tick would pause it; a dry run only says so
+            except ClaimAgain:  # a tick would pause it; a dry run only says so
                 raise CampaignError("a campaign with lessons due cannot be read: `drip lint` it") from None
             finally:
                 tx.rollback()
@@ -207,32 +174,7 @@ class Engine:
     def plan(self, email: str) -> list[dict[str, Any]]:
         """Each lesson of each of the subscriber's courses: state, and when it went
         or will go out (later lessons projected from the next one's due time)."""
-        subscriber = self.store.subscriber_by_email(email)
-        if subscriber is None:
-            raise CampaignError(f"no subscriber {email}")
-        rows = []
-        for item in self.store.subscriber_plan(email):
-            enrolment, done = item["enrolment"], item["deliveries"]
-            campaign = self.read(enrolment.slug)
-            tz = self.zone_of(subscriber, campaign)
-            projected = enrolment.next_due_at if enrolment.status in {"active", "paused"} else None
-            for lesson in campaign.lessons:
-                delivery = done.get(lesson.key)
-                if delivery is not None and delivery.status not in WAITING:
-                    when, state = delivery.sent_at or delivery.claimed_at, delivery.status
-                elif projected is not None:
-                    when, state = projected, "paused" if enrolment.status == "paused" else (
-                        "planned" if delivery is None else
-                        "held" if delivery.status == "held" else "retrying")
-                    nxt = campaign.lesson(lesson.position + 1)
-                    projected = due_after(projected, self.timing(campaign, nxt), tz, first=False) \
-                        if nxt else None
-                else:
-                    when, state = None, "not planned"
-                rows.append({"campaign": campaign.slug, "lesson": lesson.key, "state": state,
-                             "utc": when, "local": when.astimezone(tz) if when else None,
-                             "reason": delivery.error if delivery is not None and state != "sent" else None})
-        return rows
+        return subscriber_schedule(self, email)
 
     # -- sending ----------------------------------------------------------------
 
@@ -258,6 +200,10 @@ class Engine:
         claimed; so does one still being sent after `hold_claim_seconds`, so that a provider
         retrying through an outage does not keep the next batches' subscribers locked (an
         unsubscribe would wait for it)."""
+        with fewer_collections():
+            return self._tick(max_batches)
+
+    def _tick(self, max_batches: int | None) -> TickReport:
         self._campaigns.clear()  # lesson files may have been edited since the last tick
         self._field_names = None
         report = TickReport()
@@ -275,14 +221,14 @@ class Engine:
         # at first: an idle tick needs no more.
         conns: list[Any] = []
         free: list[Any] = []
-        opening: list[Future[_Open]] = []  # claims being made, oldest first
-        in_flight: Future[_Sent | _Posted] | None = None  # being sent while the next are claimed
+        opening: list[Future[OpenClaim]] = []  # claims being made, oldest first
+        in_flight: Future[SentApart | Posted] | None = None  # being sent while the next are claimed
         batches = 0
         due_left = True  # until a claim finds nothing
         try:
             while not report.stopped and not self.stopping.is_set():
                 if due_left and not self.stopping.is_set():
-                    for _ in range(_claims_to_open(ahead, batches, len(opening), max_batches)):
+                    for _ in range(claims_to_open(ahead, batches, len(opening), max_batches)):
                         opening.append(self._start_claim(conns, free, claiming))
                 if not opening:
                     break
@@ -291,7 +237,7 @@ class Engine:
                 opening.remove(ready)
                 try:
                     claim = ready.result()  # raises what claiming raised: the rest roll back below
-                except _ClaimAgain as again:  # a campaign that cannot be read: pause it first
+                except ClaimAgain as again:  # a campaign that cannot be read: pause it first
                     opening, due_left = self._start_over(again, opening, free, report), True
                     continue
                 if claim.claimed is None:  # nothing due that others have not claimed
@@ -301,7 +247,7 @@ class Engine:
                     continue
                 try:
                     self._commit(claim, in_flight, report)
-                except _ClaimAgain as again:  # suppress / pause, then claim afresh
+                except ClaimAgain as again:  # suppress / pause, then claim afresh
                     in_flight = None
                     opening, due_left = self._start_over(again, [ready, *opening], free, report), True
                     continue
@@ -313,7 +259,7 @@ class Engine:
                     in_flight = sending.submit(apart, claim.claimed, claim.rendered)
         finally:
             for open_claim in opening:
-                self._roll_back(open_claim, free)
+                roll_back(open_claim, free)
             if claiming is not None:
                 claiming.shutdown()
             for conn in conns:
@@ -323,7 +269,7 @@ class Engine:
             sending.shutdown()
         return report
 
-    def _open_claim(self, conn: Any) -> _Open:
+    def _open_claim(self, conn: Any) -> OpenClaim:
         """Read and render one batch in a transaction on `conn`, left open for `_commit`: what
         is due is read (on PostgreSQL, locked) and planned, and its emails rendered, but nothing
         is written until `_commit`. So on SQLite the one write lock, which every web request
@@ -335,7 +281,7 @@ class Engine:
         try:
             claimable = self.store.claim_due(conn, now, self.settings.batch_size)
             if not claimable:
-                return _Open(conn, tx, None, [], Rendered(now), counts)
+                return OpenClaim(conn, tx, None, [], Rendered(now), counts)
             plan = self._plan(conn, claimable, now, counts)
             # Each delivery is known by a stand-in id (negative) until its row is written.
             items = [{"delivery_id": -1 - i, "attempts": 0, "enrolment_id": d.enrolment_id,
@@ -345,64 +291,56 @@ class Engine:
         except BaseException:
             tx.rollback()
             raise
-        return _Open(conn, tx, plan, items, rendered, counts)
+        return OpenClaim(conn, tx, plan, items, rendered, counts)
 
-    def _commit(self, claim: _Open, in_flight: Future[_Sent | _Posted] | None,
+    def _commit(self, claim: OpenClaim, in_flight: Future[SentApart | Posted] | None,
                 report: TickReport) -> None:
         """Commit `claim` once the batch `in_flight` is stored (see `tick`); raises
-        _ClaimAgain for what must come first, with the claim still open."""
+        ClaimAgain for what must come first, with the claim still open."""
         if in_flight is not None:
             try:  # raises what sending raised: the claim rolls back
                 done = in_flight.result(timeout=self.hold_claim_seconds)
             except TimeoutError:  # wait again once the claims have let go of their rows
-                raise _ClaimAgain(partial(self._settle, in_flight)) from None
+                raise ClaimAgain(partial(self._settle, in_flight)) from None
             if (then := self._finish(done, report, claim.conn)) is not None:
-                raise _ClaimAgain(then)
+                raise ClaimAgain(then)
         if claim.plan is not None:
             self._write_claim(claim)
         claim.tx.commit()
 
     def _start_claim(self, conns: list[Any], free: list[Any], claiming: ThreadPoolExecutor | None
-                     ) -> Future[_Open]:
+                     ) -> Future[OpenClaim]:
         """Open a claim on a free connection (a new one if none is free): on the claiming
         threads if there are any, else here and now."""
         if not free:
             conns.append(self.store.engine.connect())
             free.append(conns[-1])
         conn = free.pop()
-        return claiming.submit(self._open_claim, conn) if claiming else _done(self._open_claim, conn)
+        return claiming.submit(self._open_claim, conn) if claiming else done_now(self._open_claim, conn)
 
-    def _start_over(self, again: _ClaimAgain, claims: list[Future[_Open]], free: list[Any],
-                    report: TickReport) -> list[Future[_Open]]:
+    def _start_over(self, again: ClaimAgain, claims: list[Future[OpenClaim]], free: list[Any],
+                    report: TickReport) -> list[Future[OpenClaim]]:
         """Roll every open claim back, do what must come first, and leave none open."""
         for open_claim in claims:
-            self._roll_back(open_claim, free)
+            roll_back(open_claim, free)
         again.then(report)
         return []
 
-    @staticmethod
-    def _roll_back(opening: Future[_Open], free: list[Any]) -> None:
-        """Roll back a claim once it is made (one that failed rolled itself back)."""
-        with contextlib.suppress(Exception):
-            claim = opening.result()
-            claim.tx.rollback()
-            free.append(claim.conn)
-
-    def _finish(self, done: _Sent | _Posted, report: TickReport, conn: Any = None
+    def _finish(self, done: SentApart | Posted, report: TickReport, conn: Any = None
                 ) -> Callable[[TickReport], None] | None:
         """Count in a batch sent apart, storing its outcomes first (on `conn`) if the sending
         thread did not; returns what must follow, if anything."""
-        if isinstance(done, _Posted):
+        if isinstance(done, Posted):
             return self._record(done.claimed, done.outcomes, done.now, report, conn)
         report.add(done.report)
         return done.then
 
-    def _settle(self, in_flight: Future[_Sent | _Posted], report: TickReport) -> None:
+    def _settle(self, in_flight: Future[SentApart | Posted], report: TickReport) -> None:
         """Wait for a batch sent apart, and count it in and follow it up here."""
         if (then := self._finish(in_flight.result(), report)) is not None:
             then(report)
 
-    def _write_claim(self, claim: _Open) -> None:
+    def _write_claim(self, claim: OpenClaim) -> None:
         """Write a claim's deliveries, move its enrolments on and enrol the finished in their
         next course, then give its items and emails their delivery ids. On SQLite what was
         read is checked first: nothing is locked there, so someone may have unsubscribed (or a
@@ -424,15 +362,17 @@ class Engine:
         # Stand-in ids are positions in the plan as read; a delivery left out has no row.
         ids = {-1 - i: got for i, (d, _, _) in enumerate(read.planned)
                if (got := new_ids.get((d.subscriber_id, d.campaign_id))) is not None}
-        claim.items[:] = [{**item, "delivery_id": got[0], "attempts": got[1]} for item in claim.items
-                          if (got := ids.get(item["delivery_id"])) is not None]
+        kept = [item for item in claim.items if item["delivery_id"] in ids]
+        for item in kept:  # the claim's own dicts: updated in place
+            item["delivery_id"], item["attempts"] = ids[item["delivery_id"]]
+        claim.items[:] = kept
         claim.rendered.attach({stand_in: got[0] for stand_in, got in ids.items()},
                               lambda delivery_id: message_id(self.settings, f"delivery:{delivery_id}",
                                                              self.signing_key))
 
-    def _plan(self, conn: Any, claimable: list[DueEnrolment], now: datetime, report: TickReport) -> _Plan:
+    def _plan(self, conn: Any, claimable: list[DueEnrolment], now: datetime, report: TickReport) -> ClaimPlan:
         """What to write for the claimed enrolments: each one's delivery and next due time, or
-        its deferral to the next window. Raises _ClaimAgain, to pause them first, if a claimed
+        its deferral to the next window. Raises ClaimAgain, to pause them first, if a claimed
         enrolment's campaign cannot be read."""
         self._check_readable({d.campaign_id for d in claimable})
         subscribers = {d.subscriber_id: d.subscriber for d in claimable}
@@ -461,7 +401,7 @@ class Engine:
             if pending and not opens[key]:
                 # Late (the service was down): wait for the next window, not 3 a.m.
                 report.deferred += 1
-                advances.append(self._advance(d.enrolment_id, len(done) + 1,
+                advances.append(advance(d.enrolment_id, len(done) + 1,
                                               next_send_time(now, timing(campaign, pending[0]), tz)))
                 continue
             if pending:
@@ -473,18 +413,18 @@ class Engine:
                 })
                 planned.append((d, lesson, sub))
             if len(pending) <= 1:
-                advances.append(self._advance(d.enrolment_id, len(done) + 2, None, completed=now))
+                advances.append(advance(d.enrolment_id, len(done) + 2, None, completed=now))
                 report.completed += 1
                 if campaign.next_campaign:
                     follow_ups.append((d.enrolment_id, sub, campaign.next_campaign))
             else:
                 if (key := (d.campaign_id, pending[1].key, tz)) not in dues:
                     dues[key] = due_after(now, timing(campaign, pending[1]), tz, first=False)
-                advances.append(self._advance(d.enrolment_id, len(done) + 2, dues[key]))
-        return _Plan(deliveries, advances, follow_ups, planned)
+                advances.append(advance(d.enrolment_id, len(done) + 2, dues[key]))
+        return ClaimPlan(deliveries, advances, follow_ups, planned)
 
     def _check_readable(self, campaign_ids: Iterable[int]) -> None:
-        """Raise _ClaimAgain to pause, with the file at fault, every campaign of `campaign_ids`
+        """Raise ClaimAgain to pause, with the file at fault, every campaign of `campaign_ids`
         whose folder cannot be read (a bad lesson file): the others go on being sent."""
         broken: dict[str, str] = {}
         for campaign_id in campaign_ids:
@@ -494,7 +434,7 @@ class Engine:
                 slug = self.store.campaign_slug(campaign_id)
                 broken[slug] = pause_reason(Fault.CONTENT, slug, str(exc))
         if broken:
-            raise _ClaimAgain(partial(self._pause, broken))
+            raise ClaimAgain(partial(self._pause, broken))
 
     def _pause(self, reasons: dict[str, str], report: TickReport) -> None:
         for slug, reason in reasons.items():
@@ -502,11 +442,6 @@ class Engine:
             report.errors.append(f"{slug}: {reason}")
         report.paused += sorted(reasons)
 
-    @staticmethod
-    def _advance(enrolment_id: int, position: int, due: datetime | None,
-                 completed: datetime | None = None) -> dict[str, Any]:
-        return {"id": enrolment_id, "next_position": position, "next_due_at": due,
-                "status": "completed" if completed else "active", "completed_at": completed}
 
     def send(self, claimed: list[dict[str, Any]], report: TickReport, template: str = "lesson") -> None:
         """Render, hand over and record claimed deliveries: dicts of delivery_id, attempts,
@@ -515,15 +450,15 @@ class Engine:
         if then is not None:
             then(report)
 
-    def _send_apart(self, claimed: list[dict[str, Any]], rendered: Rendered) -> _Sent:
+    def _send_apart(self, claimed: list[dict[str, Any]], rendered: Rendered) -> SentApart:
         """`send` on the sending thread: its counts and follow-up go back to the tick."""
         report = TickReport()
         then = self._record(claimed, self._post(rendered, rendered.messages), rendered.now, report)
-        return _Sent(report, then)
+        return SentApart(report, then)
 
-    def _post_apart(self, claimed: list[dict[str, Any]], rendered: Rendered) -> _Posted:
+    def _post_apart(self, claimed: list[dict[str, Any]], rendered: Rendered) -> Posted:
         """Hand a batch over on the sending thread; its outcomes are stored by the tick."""
-        return _Posted(claimed, self._post(rendered, rendered.messages), rendered.now)
+        return Posted(claimed, self._post(rendered, rendered.messages), rendered.now)
 
     def _render(self, claimed: list[dict[str, Any]], template: str = "lesson") -> Rendered:
         """Every message of a batch, rendered before it is handed over."""
@@ -538,7 +473,7 @@ class Engine:
         be rendered gets its failure in `into.outcomes` instead."""
         compiled_for: dict[tuple[int, str], Any] = {}  # a batch shares a few lessons
         for item in claimed:
-            campaign, lesson = item["campaign"], item["lesson"]
+            campaign, lesson, delivery_id = item["campaign"], item["lesson"], item["delivery_id"]
             try:
                 if (compiled := compiled_for.get((id(campaign), lesson.key))) is None:
                     compiled = compiled_for[id(campaign), lesson.key] = \
@@ -546,7 +481,9 @@ class Engine:
                 message = compose(
                     settings=self.settings, renderer=self.renderer, compiled=compiled,
                     subscriber=item["subscriber"], signing_key=self.signing_key, now=into.now,
-                    delivery_key=f"delivery:{item['delivery_id']}", delivery_id=item["delivery_id"],
+                    # a stand-in id (negative, see `_open_claim`) gets its Message-ID once written
+                    delivery_key=f"delivery:{delivery_id}" if delivery_id > 0 else None,
+                    delivery_id=delivery_id,
                 )
             except (RenderError, CampaignError) as exc:  # the lesson's fault, or the subscriber's data
                 fault = render_fault(getattr(exc, "field", None), self._known_fields())
@@ -592,30 +529,8 @@ class Engine:
         each as its fault says (`sender.outcomes`); returns what must follow, if anything:
         suppressing the addresses the provider refused, pausing campaigns. With `conn`, that
         also stores the outcomes: the caller rolls its transaction back to run it first."""
-        by_id = {i["delivery_id"]: i for i in claimed}
-        records, requeue = [], []
-        refused: dict[str | None, set[int]] = {}
-        pause: dict[str, tuple[str, datetime | None]] = {}  # slug: (reason, resume by itself at)
-        for o in outcomes:
-            item = by_id[o.delivery_id]
-            status = delivery_status(o.fault)
-            report.count(o.fault)
-            if o.fault is not None and o.fault.suppresses:  # mailing it again only hurts our reputation
-                refused.setdefault(o.error, set()).add(item["subscriber"].id)
-            if o.fault is not None and o.fault.pauses_campaign:
-                slug = item["campaign"].slug
-                pause.setdefault(slug, (pause_reason(o.fault, slug, o.error or ""), None))
-                report.stopped = report.stopped or o.fault is Fault.ACCOUNT
-            if status in WAITING and item["enrolment_id"] is not None:  # a newsletter is claimed again
-                assert o.fault is not None
-                requeue.append(self._retry(item, o.fault, now))
-            if o.error:
-                report.errors.append(f"{item['subscriber'].email}: {o.error}")
-            records.append({
-                "id": o.delivery_id, "status": status, "provider_message_id": o.provider_message_id,
-                "error": o.error, "message_id": o.message_id,
-                "subscriber_id": item["subscriber"].id, "provider": self.provider.name,
-            })
+        records, requeue, refused, pause = sort_outcomes(
+            claimed, outcomes, self.provider.name, report, partial(self._retry, now=now))
         pause.update(self._provider_streak(claimed, outcomes, now, report))
         report.paused += sorted(pause)
         store = partial(self.store.record_results, records, now, requeue=requeue)
@@ -657,7 +572,7 @@ class Engine:
         due = next_try(fault, item["attempts"], now)
         retry_at = next_send_time(due, self.timing(campaign, item["lesson"]),
                                   self.zone_of(item["subscriber"], campaign))
-        return self._advance(item["enrolment_id"], item["lesson"].position, retry_at)
+        return advance(item["enrolment_id"], item["lesson"].position, retry_at)
 
     def _known_fields(self) -> set[str]:
         """Subscriber fields some subscriber has: a lesson missing one for someone is held
@@ -665,126 +580,6 @@ class Engine:
         if self._field_names is None:
             self._field_names = self.store.subscriber_field_names() | OPTIONAL_FIELDS
         return self._field_names
-
-
-@dataclass
-class Rendered:
-    """A batch's messages, and the failures of those that could not be rendered."""
-
-    now: datetime
-    messages: list[OutgoingMessage] = field(default_factory=list)
-    outcomes: list[Outcome] = field(default_factory=list)
-
-    def attach(self, ids: dict[int, int], message_id: Callable[[int], str]) -> None:
-        """Give messages and outcomes rendered under stand-in ids their real delivery ids (and
-        the Message-ID that goes with each); those without one (not claimed) are dropped."""
-        self.messages = [
-            replace(m, delivery_id=real, message_id=message_id(real),
-                    metadata={**m.metadata, "delivery": str(real)})
-            for m in self.messages if (real := ids.get(m.delivery_id or 0)) is not None]
-        self.outcomes = [replace(o, delivery_id=ids[o.delivery_id]) for o in self.outcomes
-                         if o.delivery_id in ids]
-
-
-@dataclass(frozen=True)
-class _Open:
-    """A claim read and rendered in the transaction `tx` on `conn`, not written or committed
-    yet; `plan` is None when nothing was due. `items` are what sending needs of each delivery
-    (see `Engine.send`), with their ids once written."""
-
-    conn: Any
-    tx: Any
-    plan: _Plan | None
-    items: list[dict[str, Any]]
-    rendered: Rendered
-    counts: TickReport
-
-    @property
-    def claimed(self) -> list[dict[str, Any]] | None:
-        return None if self.plan is None else self.items
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """What a claim writes: delivery rows, enrolment moves, next courses to enrol in (by
-    enrolment id, subscriber, slug), and the (enrolment, lesson, subscriber) of each delivery."""
-
-    deliveries: list[dict[str, Any]]
-    advances: list[dict[str, Any]]
-    follow_ups: list[tuple[int, Any, str]]
-    planned: list[tuple[DueEnrolment, Lesson, Any]]
-
-    def enrolment_ids(self) -> list[int]:
-        return [a["id"] for a in self.advances]
-
-    def only(self, keep: set[int]) -> _Plan:
-        """The plan for the enrolments in `keep` alone."""
-        pairs = {(d.subscriber_id, d.campaign_id) for d, _, _ in self.planned if d.enrolment_id in keep}
-        return _Plan([r for r in self.deliveries if (r["subscriber_id"], r["campaign_id"]) in pairs],
-                     [a for a in self.advances if a["id"] in keep],
-                     [f for f in self.follow_ups if f[0] in keep],
-                     [p for p in self.planned if p[0].enrolment_id in keep])
-
-
-def _claims_to_open(ahead: int, batches: int, opening: int, max_batches: int | None) -> int:
-    """How many more claims a tick opens now: one at first (an idle tick needs no more), then
-    up to `ahead` at once, never beyond `max_batches` in all."""
-    wanted = (ahead if batches else 1) - opening
-    if max_batches is not None:
-        wanted = min(wanted, max_batches - batches - opening)
-    return max(0, wanted)
-
-
-def _done(fn: Callable[..., _Open], *args: Any) -> Future[_Open]:
-    """`fn(*args)` run here and now, as a finished future."""
-    future: Future[_Open] = Future()
-    try:
-        future.set_result(fn(*args))
-    except Exception as exc:
-        future.set_exception(exc)
-    return future
-
-
-@dataclass(frozen=True)
-class _Posted:
-    """A batch handed over on the sending thread, its outcomes not stored yet."""
-
-    claimed: list[dict[str, Any]]
-    outcomes: list[Outcome]
-    now: datetime
-
-
-@dataclass(frozen=True)
-class _Sent:
-    """A batch sent on the sending thread: its counts, and what must follow (or None)."""
-
-    report: TickReport
-    then: Callable[[TickReport], None] | None
-
-
-class _ClaimAgain(Exception):
-    """Rolls a claim back so that `then` runs first (see `Engine.tick`)."""
-
-    def __init__(self, then: Callable[[TickReport], None]) -> None:
-        self.then = then
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one claimed delivery."""
-
-    delivery_id: int
-    ok: bool
-    fault: Fault | None = None  # whose fault a failure is (`sender.outcomes`); None when ok
-    error: str | None = None
-    provider_message_id: str | None = None
-    message_id: str | None = None
-
-    @classmethod
-    def of(cls, result: SendResult) -> Outcome:
-        assert result.message.delivery_id is not None
-        return cls(result.message.delivery_id, result.ok, None if result.ok else result.fault,
-                   result.error, result.provider_message_id, result.message.message_id)
 
 
 def project_engine(settings: Settings, clock: Clock, provider: Provider | None = None, *,

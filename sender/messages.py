@@ -90,7 +90,7 @@ def compose(
     subscriber: Any,  # a subscribers row
     signing_key: str,
     now: datetime,
-    delivery_key: str,
+    delivery_key: str | None,  # None: no Message-ID yet (the engine's claim gives it one)
     delivery_id: int | None = None,
 ) -> OutgoingMessage:
     campaign, lesson = compiled.campaign, compiled.lesson
@@ -122,7 +122,7 @@ def compose(
         subject=email.subject,
         html=email.html,
         text=email.text,
-        message_id=message_id(settings, delivery_key, signing_key, domain),
+        message_id="" if delivery_key is None else message_id(settings, delivery_key, signing_key, domain),
         date=now,
         headers=headers,
         delivery_id=delivery_id,

@@ -73,18 +73,20 @@ class PostmarkProvider(HttpProvider):
                 "Accept": "application/json"}
 
     def build_request(self, batch: Sequence[OutgoingMessage]) -> HttpRequest:
-        return HttpRequest("/email/batch", body=encode_json(
-            [{**self._fields(m), "HtmlBody": m.html, "TextBody": m.text} for m in batch]))
+        stream = self.params.get("stream", "broadcast")
+        return HttpRequest("/email/batch", body=encode_json([self._fields(m, stream) for m in batch]))
 
-    def _fields(self, m: OutgoingMessage) -> dict[str, Any]:
-        """Everything of a message but its bodies."""
+    def _fields(self, m: OutgoingMessage, stream: str) -> dict[str, Any]:
+        """A message as Postmark takes it, in `stream`."""
         body: dict[str, Any] = {
             "From": m.from_address,
             "To": m.to,
             "Subject": m.subject,
-            "MessageStream": self.params.get("stream", "broadcast"),
+            "MessageStream": stream,
             "Headers": [{"Name": k, "Value": v} for k, v in custom_headers(m).items()],
-            "Metadata": dict(m.metadata),
+            "Metadata": m.metadata,  # only read: encoded here and now
+            "HtmlBody": m.html,
+            "TextBody": m.text,
         }
         if "campaign" in m.metadata:
             body["Tag"] = m.metadata["campaign"]

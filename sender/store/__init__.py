@@ -15,6 +15,7 @@ written before anything is sent.
 from __future__ import annotations
 
 import contextlib
+import functools
 import secrets
 import sqlite3
 import time
@@ -319,6 +320,16 @@ class Store(SubscriberQueries, NewsletterQueries, ReportQueries):
 
     def claim_due(self, conn: sa.Connection, now: datetime, limit: int) -> list[DueEnrolment]:
         """Lock up to `limit` due enrolments for this transaction; other workers skip them."""
+        self._generic_plans(conn)
+        # fetched at once: row by row cost as much again
+        rows = conn.execute(self._claim_query, {"now": now, "limit": limit}).all()
+        return [DueEnrolment(eid, sid, cid, position, due,
+                             BatchSubscriber(sid, email, name, tz, fields, status))
+                for eid, sid, cid, position, due, email, name, tz, fields, status in rows]
+
+    @functools.cached_property
+    def _claim_query(self) -> sa.Select[Any]:
+        """`claim_due`'s statement, built once: building it cost as much as running it."""
         # due enrolments of active subscribers in active campaigns, oldest due first, with
         # what sending needs of each subscriber (not tags: JSON to parse, thousands per batch)
         query = (
@@ -332,24 +343,26 @@ class Store(SubscriberQueries, NewsletterQueries, ReportQueries):
             .join(subscribers, subscribers.c.id == enrolments.c.subscriber_id)
             .where(
                 enrolments.c.status == "active",
-                enrolments.c.next_due_at <= now,
+                enrolments.c.next_due_at <= sa.bindparam("now", type_=enrolments.c.next_due_at.type),
                 campaigns.c.status == "active",
                 subscribers.c.status == "active",
             )
             .order_by(enrolments.c.next_due_at)
-            .limit(limit)
+            .limit(sa.bindparam("limit", type_=sa.Integer))
         )
         if self.dialect == "postgresql":
             query = query.with_for_update(of=enrolments, skip_locked=True)
-        self._generic_plans(conn)
-        rows = conn.execute(query).all()  # fetched at once: row by row cost as much again
-        return [DueEnrolment(*row[:5], BatchSubscriber(row[1], *row[5:10])) for row in rows]
+        return query
 
     def still_due(self, conn: sa.Connection, enrolment_ids: Sequence[int]) -> set[int]:
         """Of these enrolments, those still active, of active subscribers in active campaigns:
         on SQLite, where `claim_due` locks nothing, what changed since it read them."""
         if not enrolment_ids:
             return set()
+        if self.dialect == "sqlite":
+            # the ids as one JSON parameter: no statement to expand and compile per batch
+            return {row[0] for row in conn.exec_driver_sql(self._SQLITE_STILL_DUE,
+                                                           (orjson.dumps(list(enrolment_ids)),)).fetchall()}
         # claimed enrolments that nobody stopped, unsubscribed or paused meanwhile
         return set(conn.execute(
             sa.select(enrolments.c.id)
@@ -357,6 +370,12 @@ class Store(SubscriberQueries, NewsletterQueries, ReportQueries):
             .join(subscribers, subscribers.c.id == enrolments.c.subscriber_id)
             .where(enrolments.c.id.in_(enrolment_ids), enrolments.c.status == "active",
                    campaigns.c.status == "active", subscribers.c.status == "active")).scalars())
+
+    _SQLITE_STILL_DUE = """
+        SELECT e.id FROM json_each(?) AS batch
+        CROSS JOIN enrolments AS e ON e.id = batch.value  -- CROSS: by id, whatever the statistics
+        JOIN campaigns AS c ON c.id = e.campaign_id JOIN subscribers AS s ON s.id = e.subscriber_id
+        WHERE e.status = 'active' AND c.status = 'active' AND s.status = 'active'"""
 
     def _generic_plans(self, conn: sa.Connection) -> None:
         """For the rest of this transaction, plan statements without looking at their values.
@@ -375,6 +394,11 @@ class Store(SubscriberQueries, NewsletterQueries, ReportQueries):
             WHERE deliveries.subscriber_id = p.subscriber_id AND deliveries.campaign_id = p.campaign_id
               AND deliveries.status NOT IN ({_WAITING_SQL})) AS d""")
 
+    _SQLITE_RECEIVED = f"""
+        SELECT subscriber_id, campaign_id, lesson_key FROM deliveries
+        WHERE subscriber_id IN (SELECT value FROM json_each(?))
+          AND campaign_id IN (SELECT value FROM json_each(?)) AND status NOT IN ({_WAITING_SQL})"""
+
     def received_lessons(self, conn: sa.Connection, pairs: Sequence[tuple[int, int]]
                          ) -> dict[tuple[int, int], set[str]]:
         """Lesson keys each (subscriber, campaign) already has a delivery for, other than
@@ -387,8 +411,12 @@ class Store(SubscriberQueries, NewsletterQueries, ReportQueries):
             # statistics predate the first big send (an IN list was planned as a full scan).
             rows = conn.execute(self._PG_RECEIVED, {"s": _pg_array([s for s, _ in pairs]),
                                                     "c": _pg_array([c for _, c in pairs])})
+        elif self.dialect == "sqlite":
+            # lessons already delivered, being delivered, or given up on, for a batch; the ids
+            # as JSON parameters: no statement to expand and compile per batch
+            rows = conn.exec_driver_sql(self._SQLITE_RECEIVED, (
+                orjson.dumps(list({s for s, _ in pairs})), orjson.dumps(list({c for _, c in pairs}))))
         else:
-            # lessons already delivered, being delivered, or given up on, for a batch
             rows = conn.execute(
                 sa.select(deliveries.c.subscriber_id, deliveries.c.campaign_id, deliveries.c.lesson_key)
                 .where(
@@ -397,7 +425,7 @@ class Store(SubscriberQueries, NewsletterQueries, ReportQueries):
                     deliveries.c.status.notin_(WAITING),
                 )
             )
-        for sid, cid, key in rows.all():
+        for sid, cid, key in rows.fetchall():
             out.setdefault((sid, cid), set()).add(key)
         return out
 
@@ -419,7 +447,8 @@ class Store(SubscriberQueries, NewsletterQueries, ReportQueries):
         else:
             self.advance_enrolments(conn, advance)
             result = self._sqlite_claim(conn, rows) if rows else []
-        return {(r.subscriber_id, r.campaign_id): (r.id, r.attempts) for r in result}
+        # by position: a Row's attribute lookup costs as much again, for every delivery
+        return {(sid, cid): (did, attempts) for did, sid, cid, attempts in result}
 
     _CLAIM_COLUMNS = ("subscriber_id", "campaign_id", "lesson_key", "position", "status",
                       "scheduled_at", "claimed_at")
