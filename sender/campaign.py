@@ -496,6 +496,11 @@ class Campaign:
         own = getattr(subscriber, "timezone", None)
         return zone(own, self.schedule.get("timezone") or settings.default_timezone)
 
+    def first_due(self, subscriber: Any, now: datetime, settings: Any) -> datetime:
+        """When lesson 1 goes out to `subscriber` enrolled at `now`."""
+        return due_after(now, self.timing(self.lessons[0], settings), self.zone_of(subscriber, settings),
+                         first=True)
+
     def later_lessons(self, lesson: Lesson, due: datetime, tz: ZoneInfo, settings: Any
                       ) -> Iterator[tuple[Lesson, datetime]]:
         """The lessons after `lesson`, each with when it goes out if `lesson` goes at `due`:

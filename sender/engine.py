@@ -42,6 +42,7 @@ from sender.engine_plan import (
     advance,
     claims_to_open,
     done_now,
+    enrolment_row,
     fewer_collections,
     roll_back,
     sort_outcomes,
@@ -50,6 +51,7 @@ from sender.engine_plan import (
 from sender.messages import compose, message_id
 from sender.outcomes import Fault, next_try, pause_reason, render_fault
 from sender.providers import OutgoingMessage, Provider, SendResult
+from sender.providers.pace import claim_size
 from sender.render import OPTIONAL_FIELDS, Renderer, RenderError
 from sender.schedule import Clock, Timing, due_after, in_window, next_send_time
 from sender.settings import Settings
@@ -85,6 +87,11 @@ class Engine:
         self.hold_claim_seconds = HOLD_CLAIM_SECONDS
         self._field_names: set[str] | None = None  # read once a tick, only when a field is missing
         self.stopping = threading.Event()  # set by `stop`: claim nothing more
+
+    @property
+    def batch_size(self) -> int:  # the setting when set, else what fills the provider's requests
+        default = self.settings.sources.get("batch_size", "default") == "default"
+        return claim_size(self.provider, self.settings.batch_size) if default else self.settings.batch_size
 
     def due_now(self, limit: int = 10_000) -> tuple[list[tuple[str, str, str]], int]:
         """What a tick would send now, writing nothing: (subscriber email, campaign, lesson)
@@ -154,22 +161,10 @@ class Engine:
         """Enrol the given subscribers (all active ones if None); returns how many were new."""
         campaign_id, campaign = self.load(slug)
         now = self.clock()
-        first = campaign.lessons[0]
         candidates = self.store.subscribers() if emails is None else [
             s for s in map(self.store.subscriber_by_email, emails) if s is not None]
-        rows = [self._enrolment_row(s, campaign_id, campaign, first, now)
-                for s in candidates if s.status == "active"]
-        return self.store.enrol(rows)
-
-    def _enrolment_row(self, subscriber: Any, campaign_id: int, campaign: Campaign, first: Lesson,
-                       now: datetime) -> dict[str, Any]:
-        tz = self.zone_of(subscriber, campaign)
-        return {
-            "subscriber_id": subscriber.id,
-            "campaign_id": campaign_id,
-            "enrolled_at": now,
-            "next_due_at": due_after(now, self.timing(campaign, first), tz, first=True),
-        }
+        return self.store.enrol([enrolment_row(campaign_id, campaign, s, now, self.settings)
+                                 for s in candidates if s.status == "active"])
 
     def plan(self, email: str) -> list[dict[str, Any]]:
         """Each lesson of each of the subscriber's courses: state, and when it went
@@ -279,7 +274,7 @@ class Engine:
         counts = TickReport()  # added to the tick's report once the claim commits
         tx = conn.begin()
         try:
-            claimable = self.store.claim_due(conn, now, self.settings.batch_size)
+            claimable = self.store.claim_due(conn, now, self.batch_size)
             if not claimable:
                 return OpenClaim(conn, tx, None, [], Rendered(now), counts)
             plan = self._plan(conn, claimable, now, counts)
@@ -357,8 +352,7 @@ class Engine:
             except CampaignError as exc:  # this course is done all the same; say why the next is not
                 claim.counts.errors.append(f"{sub.email}: not enrolled in the next course {slug}: {exc}")
                 continue
-            self.store.enrol([self._enrolment_row(sub, next_id, next_campaign,
-                                                  next_campaign.lessons[0], now)], conn=conn)
+            self.store.enrol([enrolment_row(next_id, next_campaign, sub, now, self.settings)], conn=conn)
         # Stand-in ids are positions in the plan as read; a delivery left out has no row.
         ids = {-1 - i: got for i, (d, _, _) in enumerate(read.planned)
                if (got := new_ids.get((d.subscriber_id, d.campaign_id))) is not None}

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sender.campaign import CampaignError, Lesson
+from sender.campaign import Campaign, CampaignError, Lesson
 from sender.outcomes import Fault, counted_as, delivery_status, pause_reason
 from sender.providers import OutgoingMessage, SendResult
-from sender.schedule import due_after
 from sender.store import DueEnrolment
 from sender.store.schema import WAITING
 
@@ -248,6 +247,13 @@ def fewer_collections() -> Iterator[None]:
                 gc.set_threshold(*_gc_saved)
 
 
+def enrolment_row(campaign_id: int, campaign: Campaign, subscriber: Any, now: datetime, settings: Any
+                  ) -> dict[str, Any]:
+    """A subscriber's enrolment in `campaign` at `now`, lesson 1 due when it goes out to them."""
+    return {"subscriber_id": subscriber.id, "campaign_id": campaign_id, "enrolled_at": now,
+            "next_due_at": campaign.first_due(subscriber, now, settings)}
+
+
 def subscriber_schedule(engine: Engine, email: str) -> list[dict[str, Any]]:
     """`Engine.plan`: each lesson of each of the subscriber's courses, its state, and when it
     went or will go out (later lessons projected from the next one's due time)."""
@@ -259,20 +265,23 @@ def subscriber_schedule(engine: Engine, email: str) -> list[dict[str, Any]]:
         enrolment, done = item["enrolment"], item["deliveries"]
         campaign = engine.read(enrolment.slug)
         tz = engine.zone_of(subscriber, campaign)
-        projected = enrolment.next_due_at if enrolment.status in {"active", "paused"} else None
+        due: dict[str, datetime] = {}  # the next lesson's due time, and the later ones projected
+        if enrolment.status in {"active", "paused"} and enrolment.next_due_at is not None:
+            current = next((lesson for lesson in campaign.lessons if (d := done.get(lesson.key)) is None
+                            or d.status in WAITING), None)
+            if current is not None:
+                due = {current.key: enrolment.next_due_at, **{lesson.key: when for lesson, when in
+                       campaign.later_lessons(current, enrolment.next_due_at, tz, engine.settings)}}
         for lesson in campaign.lessons:
             delivery = done.get(lesson.key)
+            when = due.get(lesson.key)
             if delivery is not None and delivery.status not in WAITING:
                 when, state = delivery.sent_at or delivery.claimed_at, delivery.status
-            elif projected is not None:
-                when, state = projected, "paused" if enrolment.status == "paused" else (
-                    "planned" if delivery is None else
-                    "held" if delivery.status == "held" else "retrying")
-                nxt = campaign.lesson(lesson.position + 1)
-                projected = due_after(projected, engine.timing(campaign, nxt), tz, first=False) \
-                    if nxt else None
+            elif when is not None:
+                state = "paused" if enrolment.status == "paused" else (
+                    "planned" if delivery is None else "held" if delivery.status == "held" else "retrying")
             else:
-                when, state = None, "not planned"
+                state = "not planned"
             rows.append({"campaign": campaign.slug, "lesson": lesson.key, "state": state,
                          "utc": when, "local": when.astimezone(tz) if when else None,
                          "reason": delivery.error if delivery is not None and state != "sent" else None})

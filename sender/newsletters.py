@@ -232,7 +232,7 @@ def send_due_newsletters(engine: Engine, report: TickReport, max_batches: int | 
                                              row.created_at)
                 picked = store.claim_newsletter(conn, row.campaign_id, key, row.segment, zones,
                                                 engine.settings.default_timezone, now,
-                                                engine.settings.batch_size)
+                                                engine.batch_size)
             if not picked:
                 break
             batches += 1

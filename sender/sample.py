@@ -1,7 +1,7 @@
 """Emails for a sample subscriber, made one way by `render_sample` (`drip render` and
-`drip lint`, the preview, `drip send-test` and every test send), so each shows what a
-subscriber would get. A test of one lesson to one address is sent through the configured
-provider, with nothing recorded as a delivery."""
+`drip lint`, the preview, the console's previews, `drip send-test` and every test send),
+so each shows what a subscriber would get. A test of one lesson to one address is sent
+through the configured provider, with nothing recorded as a delivery."""
 
 from __future__ import annotations
 

@@ -152,7 +152,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("default_delay_days", int, 2,
             "Days between lessons when a lesson does not say.", check=_whole_number(0)),
     Setting("batch_size", int, 500,
-            f"Deliveries claimed and sent per batch in a tick (1 to {MAX_BATCH_SIZE:,}).",
+            f"Deliveries claimed and sent per batch in a tick (1 to {MAX_BATCH_SIZE:,}). Left unset: 500, "
+            "or enough to fill the provider's concurrent requests (Postmark: 500 × 2), at most 1,000.",
             check=_whole_number(1, MAX_BATCH_SIZE)),
     # More than a day between ticks would sleep through whole send windows.
     Setting("tick_seconds", int, 60, "How often `drip serve` wakes up to send what is due (1 to 86,400).",

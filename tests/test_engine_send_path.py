@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from sender.engine import Engine
@@ -15,7 +16,7 @@ from sender.messages import message_id
 from sender.providers.base import OutgoingMessage, SendResult
 from sender.providers.memory import MemoryProvider
 from sender.schedule import SimulatedClock
-from sender.settings import load_settings
+from sender.settings import Settings, load_settings
 from sender.store import Store
 from sender.store.schema import deliveries
 from sender.subscribers import add_subscriber
@@ -88,3 +89,28 @@ def test_the_sqlite_recheck_of_a_claim_looks_its_enrolments_up_by_key(sqlite_url
     # by id for each enrolment of the batch, not a scan of every active one
     assert any("SEARCH e USING INTEGER PRIMARY KEY" in step for step in plan), plan
     assert not any(step.startswith("SCAN e") or "SEARCH e USING INDEX" in step for step in plan), plan
+
+
+def test_a_batch_left_unset_fills_the_providers_concurrent_requests(project: Path, sqlite_url: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Postmark takes 500 a request, 2 requests at once: one claim of 500 would leave one idle."""
+    from sender.providers import get_provider
+    from tests.providers.conftest import ENV
+
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    unset = load_settings(project, environ={}).replace(database_url=sqlite_url)
+    assert unset.sources["batch_size"] == "default"
+    store = Store(sqlite_url)
+
+    def claimed(url: str, settings: Settings = unset) -> int:
+        provider = get_provider(url)
+        return Engine(settings, store, provider, SimulatedClock(START)).batch_size
+
+    assert claimed("postmark://") == 1000  # 500 × 2
+    assert claimed("postmark://?concurrency=1") == 500
+    assert claimed("sendgrid://") == 1000  # 1,000 × 4, held to what a claim keeps in memory
+    assert claimed("resend://") == 500  # 100 × 2: never below the setting's default
+    assert claimed("memory://") == 500
+    assert claimed("postmark://", load_settings(project, environ={"DRIP_BATCH_SIZE": "300"})) == 300
+    store.close()

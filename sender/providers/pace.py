@@ -46,3 +46,17 @@ def limits_line(limits: dict[str, Any]) -> str:
     n = limits["concurrency"]
     at_once = f"{n} request{'s' if n != 1 else ''} at once"
     return f"sends {', '.join(pace)}, {at_once} (concurrency, {src('concurrency')})"
+
+
+FILLING_MOST = 1_000  # a claim's emails are all rendered and held at once: keep that bounded
+
+
+def claim_size(provider: Any, least: int) -> int:
+    """How many deliveries a tick claims at once when `batch_size` is left at its default:
+    enough to keep busy every request the provider allows at once (its batch × concurrency:
+    Postmark's 500 × 2), so that a batch API's concurrency is used; never fewer than `least`
+    (the setting's default), never more than FILLING_MOST."""
+    limits = sending_limits(provider)
+    if not limits:
+        return least
+    return max(least, min(FILLING_MOST, limits["batch"] * limits["concurrency"]))

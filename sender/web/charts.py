@@ -111,6 +111,52 @@ def grouped_bars(title: str, categories: Sequence[str], series: Sequence[Series]
     return _vertical(title, categories, series, stacked, whole_labels)
 
 
+def _totals(categories: Sequence[str], series: Sequence[Series], stacked: bool) -> list[int]:
+    """Each category's bar height in values: the stack's sum, or the tallest bar beside the others."""
+    return [sum(s.values[i] for s in series) if stacked else max((s.values[i] for s in series), default=0)
+            for i in range(len(categories))]
+
+
+def _label_height(categories: Sequence[str], chars: int, rotate: bool, whole_labels: bool) -> int:
+    """The room under the bars for the category names."""
+    if whole_labels:
+        return max(40, 12 + 14 * max((len(_wrapped(c, chars)) for c in categories), default=1))
+    return 50 if rotate else 40
+
+
+def _gridlines(left: int, right_x: int, plot_top: float, plot_h: int, step: int) -> list[str]:
+    """Five lines across the plot, 0 to the axis's top, each with its figure on the left."""
+    parts = []
+    for k in range(5):
+        y = plot_top + plot_h - plot_h * k / 4
+        parts.append(f'<line x1="{left}" x2="{right_x}" y1="{_num(y)}" y2="{_num(y)}" '
+                     f'stroke="currentColor" stroke-opacity="0.15"/>'
+                     f'<text x="{left - 6}" y="{_num(y + 4)}" text-anchor="end" fill="currentColor" '
+                     f'fill-opacity="0.7">{_short(step * k)}</text>')
+    return parts
+
+
+def _column(category: str, i: int, series: Sequence[Series], stacked: bool, *, x0: float, inner: float,
+            bottom: float, plot_h: int, top_value: int) -> list[str]:
+    """The bars of category `i`, standing on `bottom` within `inner` px from `x0`: stacked,
+    or side by side; a zero draws nothing."""
+    parts, base = [], bottom
+    for j, s in enumerate(series):
+        value = s.values[i]
+        h = plot_h * value / top_value
+        if stacked:
+            x, w, y = x0, inner, base - h
+            base = y
+        else:
+            w = inner / max(len(series), 1)
+            x, y = x0 + j * w, bottom - h
+        if value:
+            parts.append(f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(max(w - 1, 1))}" '
+                         f'height="{_num(max(h, 1))}" fill="{s.colour}"><title>{escape(category)}: '
+                         f'{escape(s.name)} {value:,}</title></rect>')
+    return parts
+
+
 def _vertical(title: str, categories: Sequence[str], series: Sequence[Series], stacked: bool,
               whole_labels: bool = False) -> Markup:
     width, left, right, top = 960, 56, 12, 8
@@ -122,41 +168,17 @@ def _vertical(title: str, categories: Sequence[str], series: Sequence[Series], s
     chars = max(int(slot / 7), 3)  # what fits under a bar at this font size
     # Many short labels (days) turn 45°; a few long ones (lessons) wrap onto two lines.
     rotate = any(len(c) > chars for c in categories) and len(categories) > 8 and not whole_labels
-    label_h = 50 if rotate else 40
-    if whole_labels:
-        label_h = max(40, 12 + 14 * max((len(_wrapped(c, chars)) for c in categories), default=1))
-    height = int(plot_top + plot_h + label_h)
-    totals = [sum(s.values[i] for s in series) if stacked else max((s.values[i] for s in series), default=0)
-              for i in range(len(categories))]
+    height = int(plot_top + plot_h + _label_height(categories, chars, rotate, whole_labels))
+    totals = _totals(categories, series, stacked)
     top_value, step = _axis(max(totals, default=0))
-    body = [*legend]
-    for k in range(5):  # gridlines and axis figures
-        y = plot_top + plot_h - plot_h * k / 4
-        body.append(f'<line x1="{left}" x2="{width - right}" y1="{_num(y)}" y2="{_num(y)}" '
-                    f'stroke="currentColor" stroke-opacity="0.15"/>'
-                    f'<text x="{left - 6}" y="{_num(y + 4)}" text-anchor="end" fill="currentColor" '
-                    f'fill-opacity="0.7">{_short(step * k)}</text>')
+    body = [*legend, *_gridlines(left, width - right, plot_top, plot_h, step)]
     if not any(totals):
         body.append(f'<text x="{_num(left + plot_w / 2)}" y="{_num(plot_top + plot_h / 2)}" '
                     f'text-anchor="middle" fill="currentColor" fill-opacity="0.7">nothing yet</text>')
     gap = slot * 0.2
     for i, category in enumerate(categories):
-        x0 = left + i * slot + gap / 2
-        inner = slot - gap
-        base = plot_top + plot_h
-        for j, s in enumerate(series):
-            value = s.values[i]
-            h = plot_h * value / top_value
-            if stacked:
-                x, w, y = x0, inner, base - h
-                base = y
-            else:
-                w = inner / max(len(series), 1)
-                x, y = x0 + j * w, plot_top + plot_h - h
-            if value:
-                body.append(f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(max(w - 1, 1))}" '
-                            f'height="{_num(max(h, 1))}" fill="{s.colour}"><title>{escape(category)}: '
-                            f'{escape(s.name)} {value:,}</title></rect>')
+        body += _column(category, i, series, stacked, x0=left + i * slot + gap / 2, inner=slot - gap,
+                        bottom=plot_top + plot_h, plot_h=plot_h, top_value=top_value)
         cx, ly = left + i * slot + slot / 2, plot_top + plot_h + 16
         body.append(_category_label(category, cx, ly, rotate, chars, whole_labels))
     return _svg(width, height, title, body, "chart-wide")
@@ -181,8 +203,7 @@ def _horizontal(title: str, categories: Sequence[str], series: Sequence[Series],
     bars_h = (bar_h if stacked else bar_h * len(series)) + 8
     chars = int((width - left - 4) / 6.6)  # what fits across at this font size
     y = 4 + legend_h + 8
-    totals = [sum(s.values[i] for s in series) if stacked else max((s.values[i] for s in series), default=0)
-              for i in range(len(categories))]
+    totals = _totals(categories, series, stacked)
     top_value = max(max(totals, default=0), 1)
     plot_w = width - left - right
     body = [*legend]

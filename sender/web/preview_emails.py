@@ -19,7 +19,14 @@ from sender.errors import DripError
 from sender.newsletters import WALL_FORMAT, issue_key, issue_lesson
 from sender.providers.base import OutgoingMessage
 from sender.render import subscriber_context
-from sender.sample import find_lesson, render_sample, sample_schedule, sample_subscriber
+from sender.sample import (
+    SAMPLE_EMAIL,
+    SAMPLE_NAME,
+    find_lesson,
+    render_sample,
+    sample_schedule,
+    sample_subscriber,
+)
 from sender.schedule import WEEKDAYS, Timing, zone
 from sender.web import drip
 
@@ -53,7 +60,7 @@ class Sample:
         args = request.values
         default_zone = drip().engine.settings.default_timezone
         scheme = args.get("scheme", "light")
-        return cls(name=args.get("name", "Alex Sample"), email=args.get("email", "alex@example.com"),
+        return cls(name=args.get("name", SAMPLE_NAME), email=args.get("email", SAMPLE_EMAIL),
                    timezone=args.get("timezone") or default_zone, fields_text=args.get("fields", ""),
                    scheme=scheme if scheme in SCHEMES else "light")
 

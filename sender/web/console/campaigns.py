@@ -15,14 +15,15 @@ from flask import current_app, flash, g, redirect, request, session, url_for
 from sender import segments
 from sender.campaign import Campaign, CampaignError, Lesson, campaign_dirs, load_campaign
 from sender.campaign_edit import load_checked
+from sender.engine_plan import enrolment_row
 from sender.errors import DripError
 from sender.lesson_fields import before_enrolling
-from sender.schedule import due_after
 from sender.store import console as queries
 from sender.web import charts, drip
 from sender.web.console import bp, cache, page, safe_next
 
 if TYPE_CHECKING:
+    from sender.engine import Engine
     from sender.providers.base import SendResult
 
 
@@ -114,48 +115,58 @@ def campaign(slug: str) -> tuple[str, int]:
                 max_age=current_app.config["CONSOLE_STATS_MAX_AGE"], test_to=test_address())
 
 
-@bp.post("/campaigns/<slug>/start")
-def start(slug: str) -> werkzeug.Response | tuple[str, int]:
-    """Enrol all active subscribers, or a segment's (a tag expression, `sender.segments`) (`drip enrol`)."""
-    engine = drip().engine
-    read_campaign(slug)
-    warnings = before_enrolling(engine.store, engine.settings.path("campaigns_dir") / slug)
-    tag = request.form.get("tag", "").strip() if request.form.get("audience") == "tag" else ""
-    if request.form.get("audience") == "tag" and not tag:
+def _audience_tag() -> str:
+    """The segment the enrol form names ("" for all active subscribers)."""
+    if request.form.get("audience") != "tag":
+        return ""
+    tag = request.form.get("tag", "").strip()
+    if not tag:
         raise DripError("say which segment to enrol (a tag, or tags with AND, OR, NOT), "
                         "or choose all active subscribers")
-    # Enrolling mails lesson 1 to everyone it adds: the first POST shows how many; the
-    # second, carrying that number, enrols, unless the number changed meanwhile (as invite).
-    existing = engine.store.campaign_by_slug(slug)
-    reach = queries.enrolment_reach(engine.store, existing.id if existing else None, tag or None)
-    if not reach:
-        flash(f"Nothing to enrol: every active subscriber{f' in {tag}' if tag else ''} is "
-              f"already in {slug}." if existing else
-              f"Nothing to enrol: no active subscriber{f' in {tag}' if tag else ''}.")
-        return redirect(url_for("console.campaign", slug=slug))
-    expected = request.form.get("expected", "")
-    if expected != str(reach):
-        return page("console_enrol.html", title=f"Enrol in {slug}", slug=slug, reach=reach, tag=tag,
-                    audience="tag" if tag else "all", changed=expected.isdigit(), warnings=warnings)
-    if tag:
-        segments.parse(tag)  # a malformed expression is refused before anything is stored
-        campaign_id, loaded = engine.load(slug)
-        first, now = loaded.lessons[0], engine.clock()
-        timing = engine.timing(loaded, first)
-        # The engine's enrolment row (see Engine._enrolment_row), for a segment at once.
-        new = engine.store.enrol([
-            {"subscriber_id": s.id, "campaign_id": campaign_id, "enrolled_at": now,
-             "next_due_at": due_after(now, timing, engine.zone_of(s, loaded), first=True)}
-            for s in queries.active_subscribers_in_segment(engine.store, tag)])
-    else:
-        new = engine.enrol(slug)
-    cache.forget("upcoming")
+    return tag
+
+
+def _enrol_segment(engine: Engine, slug: str, tag: str) -> int:
+    """Enrol the active subscribers of segment `tag`, as `Engine.enrol` enrols everyone."""
+    segments.parse(tag)  # a malformed expression is refused before anything is stored
+    campaign_id, loaded = engine.load(slug)
+    now = engine.clock()
+    return engine.store.enrol([enrolment_row(campaign_id, loaded, s, now, engine.settings)
+                               for s in queries.active_subscribers_in_segment(engine.store, tag)])
+
+
+def _say_enrolled(engine: Engine, slug: str, tag: str, new: int, warnings: list[str]) -> None:
     row = engine.store.campaign_by_slug(slug)
     paused = " The campaign is paused: resume it to send." if row and row.status == "paused" else ""
     who = f" {segments.audience_word(tag)} {tag}" if tag else ""
     flash(f"Enrolled {new:,} new subscriber(s){who} in {slug}.{paused}")
     for warning in warnings:
         flash(f"Note: {warning}")
+
+
+@bp.post("/campaigns/<slug>/start")
+def start(slug: str) -> werkzeug.Response | tuple[str, int]:
+    """Enrol all active subscribers, or a segment's (a tag expression, `sender.segments`) (`drip enrol`)."""
+    engine = drip().engine
+    read_campaign(slug)
+    warnings = before_enrolling(engine.store, engine.settings.path("campaigns_dir") / slug)
+    tag = _audience_tag()
+    # Enrolling mails lesson 1 to everyone it adds: the first POST shows how many; the
+    # second, carrying that number, enrols, unless the number changed meanwhile (as invite).
+    existing = engine.store.campaign_by_slug(slug)
+    reach = queries.enrolment_reach(engine.store, existing.id if existing else None, tag or None)
+    if not reach:
+        within = f" in {tag}" if tag else ""
+        flash(f"Nothing to enrol: every active subscriber{within} is already in {slug}." if existing
+              else f"Nothing to enrol: no active subscriber{within}.")
+        return redirect(url_for("console.campaign", slug=slug))
+    expected = request.form.get("expected", "")
+    if expected != str(reach):
+        return page("console_enrol.html", title=f"Enrol in {slug}", slug=slug, reach=reach, tag=tag,
+                    audience="tag" if tag else "all", changed=expected.isdigit(), warnings=warnings)
+    new = _enrol_segment(engine, slug, tag) if tag else engine.enrol(slug)
+    cache.forget("upcoming")
+    _say_enrolled(engine, slug, tag, new, warnings)
     return redirect(url_for("console.campaign", slug=slug))
 
 
@@ -195,9 +206,6 @@ def resume(slug: str) -> werkzeug.Response:
     return _set_campaign(slug, paused=False)
 
 
-SAMPLE_NAME = "Alex Sample"  # a test greets someone, as the preview does (first_name is set)
-
-
 def test_address() -> str:
     """Where a test goes: the address this staff member last sent a test to (kept in their
     session), else the Reply-To mailbox, which is usually a staff one."""
@@ -225,7 +233,7 @@ def send_test_to(send: Callable[[str], SendResult], what: str) -> None:
 @bp.post("/campaigns/<slug>/test")
 def send_test(slug: str) -> werkzeug.Response:
     """`drip send-test CAMPAIGN LESSON --to ADDRESS`: one lesson, marked [Test], recorded nowhere."""
-    from sender.sample import find_lesson
+    from sender.sample import SAMPLE_NAME, find_lesson
     from sender.sample import send_test as send
 
     engine = drip().engine

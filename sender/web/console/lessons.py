@@ -22,9 +22,8 @@ from markupsafe import escape
 from sender.campaign import Campaign, Lesson, lesson_from_text
 from sender.campaign_edit import draft_writes, edited_lesson, move_writes, write_checked
 from sender.errors import DripError
-from sender.messages import compose
 from sender.providers import OutgoingMessage
-from sender.sample import sample_subscriber
+from sender.sample import SAMPLE_EMAIL, SAMPLE_NAME, render_sample, sample_schedule, sample_subscriber
 from sender.web import drip
 from sender.web.console import NotFound, bp, page
 from sender.web.console.campaigns import read_campaign
@@ -32,7 +31,6 @@ from sender.web.console.campaigns import read_campaign
 # The preview frame holds the email alone: no script, remote images as subscribers see them.
 FRAME_CSP = ("default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src * data:; "
              "form-action 'none'; frame-ancestors 'self'; base-uri 'none'")
-SAMPLE = ("alex@example.com", "Alex Sample")
 _LINE = re.compile(r":(\d+): ")
 
 
@@ -57,18 +55,20 @@ def _form_text(lesson: Lesson) -> tuple[str, str]:
 
 def render_edited(campaign: Campaign, lesson: Lesson, text: str) -> OutgoingMessage:
     """The lesson file's `text`, read as `load_campaign` reads it and rendered for the sample
-    subscriber as the preview does (a draft as it will be once published). Raises DripError
-    naming the file's line when it would not load or render."""
+    subscriber as the preview renders it (`render_sample`; a draft as it will be once
+    published). Raises DripError naming the file's line when it would not load or render."""
     engine = drip().engine
     edited = lesson_from_text(lesson.path, text, lesson.position)
     shown = campaign.with_lesson(edited)
     placed = next(other for other in shown.lessons if other.key == edited.key)
-    shown.timing(placed, engine.settings)
-    compiled = engine.renderer.compile(shown, placed)
-    subscriber = sample_subscriber(*SAMPLE, engine.settings.default_timezone)
-    return compose(settings=engine.settings, renderer=engine.renderer, compiled=compiled,
-                   subscriber=subscriber, signing_key=engine.signing_key, now=engine.clock(),
-                   delivery_key=f"preview:{campaign.slug}:{placed.key}:{subscriber.email}")
+    shown.timing(placed, engine.settings)  # a bad delay or window is refused before any render
+    subscriber = sample_subscriber(SAMPLE_EMAIL, SAMPLE_NAME, engine.settings.default_timezone)
+    # Dated when it would reach the sample subscriber enrolled now, as the preview dates it,
+    # so "Lesson 3 arrives Friday" reads the same in both.
+    due = next(when for other, _, when in sample_schedule(shown, engine.settings, subscriber.timezone,
+                                                          engine.clock()) if other.key == placed.key)
+    return render_sample(engine.settings, engine.renderer, shown, placed, subscriber,
+                         signing_key=engine.signing_key, now=due).message
 
 
 def _editor(campaign: Campaign, lesson: Lesson, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -128,7 +128,7 @@ def lesson_preview(slug: str, key: str) -> Response:
         return Response(body, 200, headers={"Content-Security-Policy": FRAME_CSP})
     inbox = ('<div style="font:14px sans-serif;padding:8px 12px;border-bottom:1px solid #ccc;'
              'background:#f6f7f9">'
-             f"<b>{escape(message.subject)}</b> — To {escape(SAMPLE[1])} &lt;{SAMPLE[0]}&gt;</div>")
+             f"<b>{escape(message.subject)}</b> — To {escape(SAMPLE_NAME)} &lt;{SAMPLE_EMAIL}&gt;</div>")
     html = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + inbox, message.html, count=1)
     return Response(html, 200, headers={"Content-Security-Policy": FRAME_CSP})
 

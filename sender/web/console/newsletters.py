@@ -17,11 +17,12 @@ from flask import Response, flash, redirect, request, url_for
 from sender.campaign import Campaign
 from sender.errors import DripError
 from sender.naming import slugify
+from sender.sample import SAMPLE_EMAIL, SAMPLE_NAME, render_sample, sample_subscriber, send_test_of
 from sender.store import AnyRow
 from sender.store import console as queries
 from sender.web import drip
 from sender.web.console import PREVIEW_CSP, bp, cache, page
-from sender.web.console.campaigns import SAMPLE_NAME, send_test_to, test_address
+from sender.web.console.campaigns import send_test_to, test_address
 
 if TYPE_CHECKING:
     from sender.newsletters import Scheduled
@@ -48,42 +49,44 @@ def _newsletter_source() -> str:
     return f"---\n{yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)}---\n{body.rstrip()}\n"
 
 
+def _stem(source: str) -> str:
+    """The name the newsletter's file is saved under: its day and subject."""
+    subject = frontmatter.loads(source).metadata.get("subject") or "newsletter"
+    return f"{drip().engine.clock():%Y%m%d}-{slugify(str(subject), fallback='newsletter')}"
+
+
 def _issue(source: str, folder: Path) -> Campaign:
-    """The newsletter as the tick builds it (one greeting), a one-lesson campaign in `folder`."""
+    """The newsletter as the tick builds it (one greeting), a one-lesson campaign in `folder`
+    named as `schedule_newsletter` names the saved file's (its links are signed for it), as
+    the preview app names a file of the newsletters folder."""
     from sender.newsletters import issue_lesson
 
-    path = folder / "preview.md"
+    path = folder / f"{_stem(source)}.md"
     path.write_text(source, encoding="utf-8")
     lesson = issue_lesson(path, "issue-preview")
-    return Campaign(slug="newsletter-preview", path=folder, title=lesson.subject, lessons=(lesson,))
+    return Campaign(slug=f"newsletter-{path.stem}", path=folder, title=lesson.subject, lessons=(lesson,))
 
 
 def _preview_newsletter(source: str) -> dict[str, str]:
     """The newsletter rendered for a sample subscriber, as `drip tick` would render it."""
-    from sender.messages import compose
-    from sender.sample import sample_subscriber
-
     engine = drip().engine
     with tempfile.TemporaryDirectory() as tmp:
         campaign = _issue(source, Path(tmp))
-        subscriber = sample_subscriber("alex@example.com", "Alex Sample", engine.settings.default_timezone)
-        message = compose(settings=engine.settings, renderer=engine.renderer,
-                          compiled=engine.renderer.compile(campaign, campaign.lessons[0], "newsletter"),
-                          subscriber=subscriber, signing_key=engine.signing_key, now=engine.clock(),
-                          delivery_key=f"preview:newsletter:{secrets.token_hex(4)}")
+        subscriber = sample_subscriber(SAMPLE_EMAIL, SAMPLE_NAME, engine.settings.default_timezone)
+        message = render_sample(engine.settings, engine.renderer, campaign, campaign.lessons[0], subscriber,
+                                signing_key=engine.signing_key, now=engine.clock(), template="newsletter",
+                                delivery_key=f"preview:newsletter:{secrets.token_hex(4)}").message
     return {"subject": message.subject, "html": message.html, "text": message.text}
 
 
 def _send_test_newsletter(source: str) -> None:
     """The newsletter as a [Test] email to the form's address (`sender.sample.send_test_of`)."""
-    from sender.sample import send_test_of
-
     engine = drip().engine
     with tempfile.TemporaryDirectory() as tmp:
         campaign = _issue(source, Path(tmp))
         issue = campaign.lessons[0]
         send_test_to(lambda to: send_test_of(engine, campaign, issue, to, template="newsletter",
-                                                name=SAMPLE_NAME),
+                                             name=SAMPLE_NAME),
                      f"the newsletter {campaign.title!r}")
 
 
@@ -113,8 +116,7 @@ def _save_source(source: str) -> Path:
     engine = drip().engine
     folder = engine.settings.path("newsletters_dir")
     folder.mkdir(parents=True, exist_ok=True)
-    subject = frontmatter.loads(source).metadata.get("subject") or "newsletter"
-    stem = f"{engine.clock():%Y%m%d}-{slugify(str(subject), fallback='newsletter')}"
+    stem = _stem(source)
     path = folder / f"{stem}.md"
     n = 2
     while path.exists():  # each newsletter file (and campaign row) is its own
