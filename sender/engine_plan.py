@@ -265,27 +265,40 @@ def subscriber_schedule(engine: Engine, email: str) -> list[dict[str, Any]]:
         enrolment, done = item["enrolment"], item["deliveries"]
         campaign = engine.read(enrolment.slug)
         tz = engine.zone_of(subscriber, campaign)
-        due: dict[str, datetime] = {}  # the next lesson's due time, and the later ones projected
-        if enrolment.status in {"active", "paused"} and enrolment.next_due_at is not None:
-            current = next((lesson for lesson in campaign.lessons if (d := done.get(lesson.key)) is None
-                            or d.status in WAITING), None)
-            if current is not None:
-                due = {current.key: enrolment.next_due_at, **{lesson.key: when for lesson, when in
-                       campaign.later_lessons(current, enrolment.next_due_at, tz, engine.settings)}}
+        due = _projected(campaign, enrolment, done, tz, engine.settings)
         for lesson in campaign.lessons:
             delivery = done.get(lesson.key)
-            when = due.get(lesson.key)
-            if delivery is not None and delivery.status not in WAITING:
-                when, state = delivery.sent_at or delivery.claimed_at, delivery.status
-            elif when is not None:
-                state = "paused" if enrolment.status == "paused" else (
-                    "planned" if delivery is None else "held" if delivery.status == "held" else "retrying")
-            else:
-                state = "not planned"
+            when, state = _lesson_state(delivery, due.get(lesson.key), enrolment.status)
             rows.append({"campaign": campaign.slug, "lesson": lesson.key, "state": state,
                          "utc": when, "local": when.astimezone(tz) if when else None,
                          "reason": delivery.error if delivery is not None and state != "sent" else None})
     return rows
+
+
+def _projected(campaign: Campaign, enrolment: Any, done: dict[str, Any], tz: Any, settings: Any
+               ) -> dict[str, datetime]:
+    """Lesson key → when it goes out: the next lesson at the enrolment's due time, the later
+    ones projected from it; nothing for a course that is not going on."""
+    if enrolment.status not in {"active", "paused"} or enrolment.next_due_at is None:
+        return {}
+    current = next((lesson for lesson in campaign.lessons
+                    if (d := done.get(lesson.key)) is None or d.status in WAITING), None)
+    if current is None:
+        return {}
+    later = campaign.later_lessons(current, enrolment.next_due_at, tz, settings)
+    return {current.key: enrolment.next_due_at, **{lesson.key: when for lesson, when in later}}
+
+
+def _lesson_state(delivery: Any, due: datetime | None, enrolment_status: str
+                  ) -> tuple[datetime | None, str]:
+    """(when, state) of one lesson of a subscriber's plan."""
+    if delivery is not None and delivery.status not in WAITING:
+        return delivery.sent_at or delivery.claimed_at, delivery.status
+    if due is None:
+        return None, "not planned"
+    if enrolment_status == "paused":
+        return due, "paused"
+    return due, "planned" if delivery is None else "held" if delivery.status == "held" else "retrying"
 
 
 def sort_outcomes(claimed: list[dict[str, Any]], outcomes: list[Outcome], provider: str,
