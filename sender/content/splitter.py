@@ -6,8 +6,9 @@ section at that level is a lesson, sized for an inbox by default:
 
 - the text before the first section (the introduction) is lesson 1 unless
   it is only a sentence or two, which then leads into the first section;
-- a section over ``SECTION_WORDS_MAX`` is split at its sub-headings (at
-  paragraphs only when it has none and is longer still);
+- a section over ``SECTION_WORDS_MAX`` is split at its sub-headings into as
+  few parts as keep each under it (at paragraphs only when it has none and is
+  longer still);
 - an introduction under ``INTRO_WORDS_MIN`` opens the first section's lesson,
   and a section under ``SECTION_WORDS_MIN`` leads into the section after it
   (or joins its smaller neighbour, see ``_joined``), when they are also under
@@ -47,9 +48,9 @@ from sender.content.document import (
     word_count,
 )
 from sender.content.errors import ContentError
-from sender.content.headlines import preheader, sentences, shorten, subject_from, teaser
+from sender.content.headlines import SUBJECT_MAX, preheader, sentences, shorten, subject_from, teaser
 from sender.content.inline import plain_text
-from sender.content.structure import is_closing_heading
+from sender.content.structure import REFERENCE_HEADING, is_closing_heading
 
 WORDS_PER_MINUTE = 200
 WORDS_PER_LESSON_WITHOUT_HEADINGS = 350  # under a two-minute read: short emails get read
@@ -62,6 +63,11 @@ _FIGURE_WORDS = 40  # about 12 seconds of reading, what reading-time estimates g
 _SHORT_FRACTION = 0.5  # of the median lesson: shorter than that is out of step with the article
 # Without sub-headings a long section is cut between paragraphs only past this.
 _PARAGRAPH_SPLIT_WORDS = 1500
+
+# Sections that only point elsewhere.
+_POINTERS = re.compile(
+    r"(?:see also|external links|(?:related|useful|more) (?:links|reading|articles|posts))", re.I
+)
 
 _CUT_SECTION = 0.0
 _CUT_PER_LEVEL = 1.0  # a cut one level below the sections costs 1, two levels 2 ...
@@ -206,12 +212,28 @@ def _sized(blocks: list[Block], costs: list[float], section_cuts: list[int], lev
                 continue
         else:
             inner = [cost if cost < _CUT_PARAGRAPH else math.inf for cost in inner]
-        parts = math.ceil(size / SECTION_WORDS_MAX)
-        cuts.extend(start + cut for cut in _best_cuts(blocks[start:end], inner, parts))
+        cuts.extend(start + cut for cut in _split_long(blocks[start:end], words[start:end], inner))
     # A section whose heading is followed at once by a sub-heading opens a group
     # of its own: what comes before it cannot be a lead-in to it.
     groups = {i for i in section_cuts if _opens_group(blocks, i)}
     return _joined(words, cuts, costs, groups, intro=not _is_section(blocks[0], level))
+
+
+def _split_long(blocks: list[Block], words: list[int], costs: list[float]) -> list[int]:
+    """Cuts for a long section: as few parts as keep each under SECTION_WORDS_MAX
+    where the places it may be cut allow (sub-headings are rarely evenly spaced,
+    so the fewest parts by length alone can leave one still too long)."""
+    parts = math.ceil(sum(words) / SECTION_WORDS_MAX)
+    while True:
+        cuts = _best_cuts(blocks, costs, parts)
+        bounds = [0, *cuts, len(blocks)]
+        # Another part helps only where a part too long could still be cut.
+        if parts >= MAX_LESSONS or not any(
+            sum(words[a:b]) > SECTION_WORDS_MAX and any(cost < math.inf for cost in costs[a + 1 : b])
+            for a, b in pairwise(bounds)
+        ):
+            return cuts
+        parts += 1
 
 
 def _opens_group(blocks: list[Block], i: int) -> bool:
@@ -382,13 +404,17 @@ def _subject(
                 return subject_from(section_subject), body
             # An introduction of some length: the lesson is about the article and that section.
             combined = f"{_heading_subject(doc.title)}: {section_subject}" if doc.title else ""
-            if combined and len(combined) <= 60:
+            if combined and len(combined) <= SUBJECT_MAX:
                 return subject_from(combined), body
     if isinstance(head, Heading):
         text = _heading_subject(head.text)
         if not _is_section(head, level) and section is not None:
             combined = f"{_heading_subject(section.text)}: {text}"
-            text = combined if len(combined) <= 60 else text
+            text = combined if len(combined) <= SUBJECT_MAX else text
+        elif joined := _joined_section(body[1:], level):
+            # A short section joined to its neighbour: the subject names both.
+            combined = f"{text} — {_heading_subject(joined.text)}"
+            text = combined if len(combined) <= SUBJECT_MAX else text
         return subject_from(text), body[1:]
     if first and doc.title:
         return subject_from(doc.title), body
@@ -400,6 +426,17 @@ def _subject(
     return subject_from(sentences(opening)[0] if opening else doc.title), body
 
 
+def _joined_section(rest: list[Block], level: int | None) -> Heading | None:
+    """The next section in a lesson that opens with one; a wrap-up, a list of
+    sources or of pointers elsewhere is not what the lesson is about."""
+    for block in rest:
+        if isinstance(block, Heading) and _is_section(block, level):
+            text = _heading_subject(block.text)
+            aside = is_closing_heading(text) or REFERENCE_HEADING.fullmatch(text) or _POINTERS.fullmatch(text)
+            return None if aside else block
+    return None
+
+
 def _unique(subjects: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
@@ -407,7 +444,7 @@ def _unique(subjects: list[str]) -> list[str]:
         count = seen.get(subject.lower(), 0) + 1
         seen[subject.lower()] = count
         suffix = f" (part {count})" if count > 1 else ""
-        out.append(shorten(subject, 60 - len(suffix)) + suffix)
+        out.append(shorten(subject, SUBJECT_MAX - len(suffix)) + suffix)
     return out
 
 

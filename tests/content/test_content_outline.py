@@ -45,6 +45,21 @@ def test_long_section_is_split_at_its_sub_headings() -> None:
     assert all(lesson.words <= SECTION_WORDS_MAX for lesson in split_document(article).lessons)
 
 
+def test_a_long_section_gets_as_many_parts_as_its_uneven_sub_headings_need() -> None:
+    # 2,350 words would fit two parts by length, but no single cut leaves both under the limit.
+    article = doc(
+        words(200),
+        Heading(1, "Long one"), words(350),
+        Heading(2, "Part A"), words(1000), Heading(2, "Part B"), words(1000),
+        Heading(1, "Last"), words(400),
+    )  # fmt: skip
+    plan = split_document(article)
+    assert [lesson.subject for lesson in plan.lessons] == [
+        "A Title", "Long one", "Long one: Part A", "Long one: Part B", "Last"
+    ]  # fmt: skip
+    assert all(lesson.words <= SECTION_WORDS_MAX for lesson in plan.lessons)
+
+
 def test_section_without_sub_headings_is_left_whole_up_to_a_point() -> None:
     one_block = doc(words(200), Heading(1, "A"), words(1300), Heading(1, "B"), words(400))
     assert subjects(one_block) == ["A Title", "A", "B"]
@@ -60,7 +75,7 @@ def test_a_short_section_joins_a_neighbour_but_short_articles_keep_their_outline
         Heading(1, "Two"), Heading(2, "Two, first part"), words(500), Heading(1, "Three"), words(400),
     )  # fmt: skip
     # "Two" opens a group of sub-headings, so "Tiny" is no lead-in to it: it joins the smaller neighbour
-    assert subjects(stray) == ["A Title", "One", "Two", "Three"]
+    assert subjects(stray) == ["A Title", "One — Tiny", "Two", "Three"]
     lesson = split_document(stray).lessons[1]
     assert any(isinstance(b, Heading) and b.text == "Tiny" for b in lesson.blocks)
     short = doc(words(90), *[b for n in range(5) for b in (Heading(1, f"S{n}"), words(90))])
@@ -75,14 +90,29 @@ def test_a_short_section_leads_into_the_section_after_it() -> None:
         Heading(1, "Sub-topic"), words(250), Heading(1, "Three"), words(300),
     )  # fmt: skip
     plan = split_document(flat)
-    assert [lesson.subject for lesson in plan.lessons] == ["A Title", "One", "Grouped", "Three"]
+    assert [lesson.subject for lesson in plan.lessons] == ["A Title", "One", "Grouped — Sub-topic", "Three"]
     assert Heading(1, "Sub-topic") in plan.lessons[2].blocks
     # ... unless the two would make a section too long for one email: then the smaller neighbour.
     long_next = doc(
         words(300), Heading(1, "One"), words(200), Heading(1, "Grouped"), words(40),
         Heading(1, "Long"), words(SECTION_WORDS_MAX - 20), Heading(1, "Three"), words(300),
     )  # fmt: skip
-    assert subjects(long_next) == ["A Title", "One", "Long", "Three"]
+    assert subjects(long_next) == ["A Title", "One — Grouped", "Long", "Three"]
+
+
+def test_a_lesson_joining_two_sections_is_named_after_both_when_that_fits() -> None:
+    # Each section's name stays findable in the subjects; pointers and a wrap-up at the end are not named.
+    article = doc(
+        words(300), Heading(1, "Setting up"), words(300), Heading(1, "A short aside"), words(40),
+        Heading(1, "Next"), words(300), Heading(1, "Last"), words(300), Heading(1, "See also"), words(20),
+    )  # fmt: skip
+    assert subjects(article) == ["A Title", "Setting up", "A short aside — Next", "Last"]
+    too_long = doc(
+        words(300), Heading(1, "Setting up"), words(300), Heading(1, "A short aside"), words(40),
+        Heading(1, "A section whose name is long enough to fill a subject line"), words(300),
+        Heading(1, "Last"), words(300),
+    )  # fmt: skip
+    assert subjects(too_long) == ["A Title", "Setting up", "A short aside", "Last"]
 
 
 def test_a_short_introduction_is_joined_before_any_short_section() -> None:

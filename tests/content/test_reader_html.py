@@ -254,6 +254,40 @@ def test_links_bold_and_images_directly_inside_a_div_are_kept() -> None:
     ]
 
 
+def test_side_by_side_elements_keep_their_words_apart() -> None:
+    # The stylesheet keeps a caption, its credit label and the name apart; the markup does not.
+    article = (
+        "<h1>Baking Sourdough at Home</h1>" + _p(0, 1)
+        + '<figure><img src="https://cdn.example/crumb.jpg">'
+        "<figcaption><span>An open crumb after a long proof.</span>"
+        '<span class="credit"><span class="label">Photo</span><span>Dana Whitfield</span></span>'
+        "</figcaption></figure>"
+        + '<p>Bake it hot. <span class="aside">Steam</span> <span>helps.</span>'
+        "<span>Then</span> let it rest.</p>"
+        + '<h2><span class="number">2</span><span>Shaping</span></h2>' + _p(2, 3)
+        + '<h2><span class="number">3</span><span>Baking</span></h2>' + _p(4, 5)
+    )  # fmt: skip
+    doc = read_html(page(article), "")
+    captions = [f.caption for f in _of(doc, Figure) if isinstance(f, Figure)]
+    assert captions == ["An open crumb after a long proof. Photo Dana Whitfield"]
+    assert "Bake it hot. Steam helps. Then let it rest." in _texts(doc)
+    assert [text for _, text in _headings(doc)] == ["2 Shaping", "3 Baking"]
+
+
+def test_a_word_split_across_inline_tags_stays_one_word_and_in_the_article() -> None:
+    article = (
+        "<h1>Baking Sourdough at Home</h1>" + _p(0, 1)
+        + "<p><b>W</b>eigh the flour, un<em>believ</em>able as it sounds, and mind the "
+        "H<sub>2</sub>O: O'<b>B</b>rien's rule is one gram of salt per fifty of flour, "
+        "and the <span>dough</span><span>hook</span> stays in the drawer.</p>"
+        + _p(2, 3)
+    )  # fmt: skip
+    text = _texts(read_html(page(article), ""))
+    assert "**W**eigh the flour, un*believ*able as it sounds" in text
+    assert "H2O: O'**B**rien's rule" in text
+    assert "the doughhook stays" in text  # two small letters meeting: one word for all the reader knows
+
+
 def test_quote_holding_a_list_keeps_the_list() -> None:
     article = (
         "<h1>Baking Sourdough at Home</h1>" + _p(0, 1)

@@ -223,6 +223,14 @@ def test_other_raw_html_becomes_text_or_a_note() -> None:
     assert any("<script>" in note for note in doc.notes)
 
 
+def test_raw_html_side_by_side_spans_keep_their_words_apart() -> None:
+    doc = read(
+        '# Title\n\n<div class="card"><span class="label">Author</span><span>Dana Whitfield</span>'
+        "<span>Bake hot.</span><span>Rest long.</span> <b>W</b>eigh it.</div>\n"
+    )
+    assert texts(doc) == ["Author Dana Whitfield Bake hot. Rest long. **W**eigh it."]
+
+
 def test_embedded_video_with_a_protocol_relative_address() -> None:
     doc = read('# Title\n\n<iframe src="//www.youtube.com/embed/abc"></iframe>\n\nText.\n')
     assert [(f.src, f.kind) for f in figures(doc)] == [("https://www.youtube.com/embed/abc", "video")]

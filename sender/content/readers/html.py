@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4 import BeautifulSoup, Comment, NavigableString, PageElement, Tag
 
 from sender.content.document import (
     Block,
@@ -38,15 +38,11 @@ from sender.content.readers.html_media import (
     unwrap_noscript_images,
 )
 from sender.content.readers.html_notes import MARKER_TEXT, Notes, take_notes
+from sender.content.readers.html_spacing import INLINE_TAGS, needs_space
 from sender.content.structure import REFERENCE_HEADING, looks_like_citation, shape
 
 _BIO_CLASS = re.compile(r"author[-_]?(?:bio|box|info|card|about)|about[-_]?(?:the[-_])?author", re.I)
 _NOISE_TAGS = ["script", "style", "template", "svg", "link", "canvas", "object", "map", "head"]
-_INLINE_TAGS = frozenset(
-    {"a", "abbr", "b", "bdi", "bdo", "big", "br", "cite", "code", "data", "del", "dfn", "em", "font", "i",
-     "ins", "kbd", "mark", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "time",
-     "tt", "u", "var", "wbr"}
-)  # fmt: skip
 _MEDIA_TAGS = ("img", "picture", "iframe", "video", "embed")
 _CALLOUT_LEAD = re.compile(r"^(?:\*\*)?([A-Z][A-Z’' ]{1,24}[A-Z])(?::\*\*|\*\*:|:)\s*")
 _SPACE = re.compile(r"\s+")
@@ -224,7 +220,7 @@ def _text(tag: Tag) -> str:
 
 
 def _is_inline(tag: Tag) -> bool:
-    return tag.name in _INLINE_TAGS and tag.find(_BLOCK_NAMES) is None
+    return tag.name in INLINE_TAGS and tag.find(_BLOCK_NAMES) is None
 
 
 _BLOCK_NAMES = re.compile(
@@ -244,17 +240,23 @@ def _walk(element: Tag, blocks: list[Block], context: _Context) -> None:
         loose.clear()
         figures.clear()
 
+    previous: PageElement | None = None  # the node before, in the same run of loose content
     for child in element.children:
+        if isinstance(child, NavigableString | Tag) and needs_space(previous, child):
+            loose.append(" ")
         if isinstance(child, NavigableString):
             loose.append(escape_text(_SPACE.sub(" ", str(child))))
+            previous = child
             continue
         if not isinstance(child, Tag):
             continue
         if _is_inline(child):
             figures.extend(f for f, _ in _inline_figures(child))
             loose.append(_inline_node(child, context))
+            previous = child
             continue
         flush()
+        previous = None
         _block(child, blocks, context)
     flush()
 
@@ -476,11 +478,15 @@ def _url(href: str, context: _Context) -> str:
 def _inline(tag: Tag, context: _Context) -> str:
     """The inline content of ``tag`` as inline Markdown (pictures left out)."""
     parts: list[str] = []
+    previous: PageElement | None = None
     for child in tag.children:
+        if needs_space(previous, child):
+            parts.append(" ")
         if isinstance(child, NavigableString):
             parts.append(escape_text(_SPACE.sub(" ", str(child))))
         elif isinstance(child, Tag):
             parts.append(_inline_node(child, context))
+        previous = child
     return "".join(parts)
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 
-from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4 import BeautifulSoup, Comment, NavigableString, PageElement, Tag
 
 from sender.content.document import Block, Figure, Heading, ListBlock, Paragraph
 from sender.content.inline import escape_text
+from sender.content.readers.html_spacing import needs_space
 
 _MEDIA = ("img", "video", "iframe", "embed", "source")
 _UNSHOWABLE = ("script", "style", "form", "object", "canvas", "noscript", "template", "input", "button",
@@ -51,7 +52,11 @@ def _walk(element: Tag, blocks: list[Block], line: int | None) -> None:
             blocks.append(Paragraph(text, line))
         loose.clear()
 
+    previous: PageElement | None = None  # the node before, in the same run of loose content
     for child in element.children:
+        if needs_space(previous, child):
+            loose.append(" ")
+        previous = child
         if isinstance(child, NavigableString):
             loose.append(escape_text(str(child)))
             continue
@@ -135,11 +140,15 @@ def _figures(tag: Tag, line: int | None) -> list[Figure]:
 def _inline(tag: Tag) -> str:
     """The inline content of ``tag`` as inline Markdown."""
     parts: list[str] = []
+    previous: PageElement | None = None
     for child in tag.children:
+        if needs_space(previous, child):
+            parts.append(" ")
         if isinstance(child, NavigableString):
             parts.append(escape_text(_SPACE.sub(" ", str(child))))
         elif isinstance(child, Tag):
             parts.append(_element(child))
+        previous = child
     return "".join(parts)
 
 

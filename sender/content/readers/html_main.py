@@ -12,12 +12,15 @@ code and footnotes survive, which the extractors' flat output would lose.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections.abc import Iterator
 
 import trafilatura
 from bs4 import BeautifulSoup, NavigableString, Tag
+
+from sender.content.readers.html_spacing import INLINE_TAGS
 
 # Form controls and dialogs are never article text.
 CONTROL_TAGS = frozenset({"button", "input", "select", "option", "textarea", "dialog", "label"})
@@ -62,33 +65,54 @@ class _Tally:
     The page's words are laid out in document order and a word counts as
     kept when it is part of a run of ``_SHINGLE`` words that the extracted
     text also has. Runs cross element borders, so short cells, list items
-    and headings are judged together with their neighbours.
+    and headings are judged together with their neighbours. Words are read
+    across inline tags ("<b>W</b>ord" is one word, as the extractor reads
+    it) and belong to the element they start in.
     """
 
     def __init__(self, root: Tag, extracted: str, keep: set[int]) -> None:
         known = set(_shingles(_tokens(extracted)))
-        words: list[str] = []
-        self.span: dict[int, tuple[int, int]] = {}
-        start: dict[int, int] = {}
+        pieces: list[str] = []
+        length = 0
+        chars: dict[int, tuple[int, int]] = {}
+        start: dict[int, int] = {id(root): 0}
         stack: list[Tag] = [root]
-        start[id(root)] = 0
         skipping: Tag | None = None  # inside a kept element: its text decides nothing
+
+        def close(done: Tag) -> None:
+            nonlocal length, skipping
+            chars[id(done)] = (start[id(done)], length)
+            if _breaks_words(done):
+                pieces.append(" ")
+                length += 1
+            if done is skipping:
+                skipping = None
+
         for node in root.descendants:
             while stack and node.parent is not stack[-1]:
-                done = stack.pop()
-                self.span[id(done)] = (start[id(done)], len(words))
-                if done is skipping:
-                    skipping = None
+                close(stack.pop())
             if isinstance(node, Tag):
+                if _breaks_words(node):
+                    pieces.append(" ")
+                    length += 1
                 stack.append(node)
-                start[id(node)] = len(words)
+                start[id(node)] = length
                 if skipping is None and id(node) in keep:
                     skipping = node
             elif isinstance(node, NavigableString) and skipping is None:
-                words.extend(_tokens(str(node)))
+                pieces.append(str(node))
+                length += len(node)
         while stack:
-            done = stack.pop()
-            self.span[id(done)] = (start[id(done)], len(words))
+            close(stack.pop())
+        starts: list[int] = []
+        words: list[str] = []
+        for match in _TOKEN.finditer("".join(pieces)):
+            starts.append(match.start())
+            words.append(match.group().lower())
+        self.span = {
+            key: (bisect.bisect_left(starts, begin), bisect.bisect_left(starts, end))
+            for key, (begin, end) in chars.items()
+        }
         kept = [False] * len(words)
         for i, shingle in enumerate(_shingles(words)):
             if shingle in known:
@@ -111,6 +135,10 @@ class _Tally:
     def of(self, tag: Tag) -> tuple[float, float]:
         begin, end = self.span.get(id(tag), (0, 0))
         return float(end - begin), float(self.prefix[end] - self.prefix[begin])
+
+
+def _breaks_words(tag: Tag) -> bool:
+    return tag.name not in INLINE_TAGS or tag.name == "br"
 
 
 def _children(tag: Tag) -> Iterator[Tag]:
