@@ -4,8 +4,6 @@ Message-ID)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from datetime import datetime
 from email.utils import formataddr, parseaddr
@@ -19,7 +17,7 @@ from sender.campaign import Campaign, Lesson
 from sender.providers.base import OutgoingMessage
 from sender.render import CompiledLesson, Renderer, subscriber_context
 from sender.settings import Settings
-from sender.tokens import sign
+from sender.tokens import keyed, sign
 
 _URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")
 _SPECIALS = re.compile(r'[][\\()<>@,:;".]')  # what makes formataddr quote a display name
@@ -40,7 +38,9 @@ def message_id(settings: Settings, key: str, secret: str, domain: str | None = N
     From domain (or one install after a reset) would otherwise reuse each other's IDs."""
     # The prefix keeps these MACs apart from `tokens.sign`'s ("purpose:payload", same key):
     # a Message-ID is public, so it must never be a prefix of a link token's MAC.
-    digest = hmac.new(secret.encode(), f"message-id\0{key}".encode(), hashlib.sha256).hexdigest()[:20]
+    mac = keyed(secret).copy()
+    mac.update(f"message-id\0{key}".encode())
+    digest = mac.hexdigest()[:20]
     return f"<{digest}@{domain or sender_domain(settings)}>"
 
 
@@ -56,6 +56,22 @@ def _next_lesson_day(campaign: Campaign, lesson: Lesson, now: datetime, timezone
 
 class _Zone(NamedTuple):
     timezone: str | None
+
+
+class _Fixed(NamedTuple):
+    """What every message of a project shares, read from its settings once."""
+
+    base_url: str
+    unsubscribe_mailto: str
+    reply_to: str | None
+    from_address: str
+    domain: str
+
+
+@lru_cache(maxsize=8)  # by identity: Settings are never changed in place (`replace` makes new ones)
+def _fixed(settings: Settings) -> _Fixed:
+    return _Fixed(settings.base_url.rstrip("/"), settings.unsubscribe_mailto, settings.reply_to,
+                  settings.from_address, sender_domain(settings))
 
 
 def _quote_token(token: str) -> str:
@@ -95,10 +111,10 @@ def compose(
 ) -> OutgoingMessage:
     campaign, lesson = compiled.campaign, compiled.lesson
     token = sign(f"{subscriber.id}:{campaign.slug}", signing_key, "unsubscribe")
-    base = settings.base_url.rstrip("/")
+    fixed = _fixed(settings)
+    base, domain = fixed.base_url, fixed.domain
     unsubscribe_url = f"{base}/unsubscribe/{token}"
     next_day = _next_lesson_day(campaign, lesson, now, subscriber.timezone, settings)
-    domain = sender_domain(settings)  # for List-Id and Message-ID: worked out once per email
     email = renderer.render(compiled, {
         "subscriber": subscriber_context(subscriber),
         "unsubscribe_url": unsubscribe_url,
@@ -108,17 +124,17 @@ def compose(
     headers = {
         "List-Unsubscribe": (
             f"<{unsubscribe_url}>, "
-            f"<mailto:{settings.unsubscribe_mailto}?subject=unsubscribe%20{_quote_token(token)}>"
+            f"<mailto:{fixed.unsubscribe_mailto}?subject=unsubscribe%20{_quote_token(token)}>"
         ),
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "List-Id": f"{campaign.title} <{campaign.slug}.{domain}>",
     }
-    if settings.reply_to:
-        headers["Reply-To"] = settings.reply_to
+    if fixed.reply_to:
+        headers["Reply-To"] = fixed.reply_to
     to = _mailbox(subscriber.name, sendable_address(subscriber.email))
     return OutgoingMessage(
         to=to,
-        from_address=settings.from_address,
+        from_address=fixed.from_address,
         subject=email.subject,
         html=email.html,
         text=email.text,

@@ -13,14 +13,15 @@ def _b64(data: bytes) -> str:
 
 
 @lru_cache(maxsize=8)
-def _keyed(key: str) -> hmac.HMAC:
-    # Keying HMAC hashes the key twice; a copy of a keyed one skips that for every link signed.
+def keyed(key: str) -> hmac.HMAC:
+    """An HMAC-SHA256 keyed with `key`, to `.copy()`: keying hashes the key twice, which a
+    copy skips for every link signed and every Message-ID."""
     return hmac.new(key.encode(), digestmod=hashlib.sha256)
 
 
 def sign(payload: str, key: str, purpose: str) -> str:
     """`purpose` is mixed in so an unsubscribe token can't be used to confirm."""
-    mac = _keyed(key).copy()
+    mac = keyed(key).copy()
     mac.update(f"{purpose}:{payload}".encode())
     return f"{_b64(payload.encode())}.{_b64(mac.digest()[:16])}"
 

@@ -57,3 +57,19 @@ def test_message_id_is_unique_per_installation_and_stable_across_retries(project
     assert retry.message_id == first.message_id  # a retry is recognisable downstream
     assert other.message_id != first.message_id
     assert first.message_id.endswith("@example.com>") and other.message_id.endswith("@example.com>")
+
+
+def test_message_id_and_unsubscribe_token_keep_their_bytes() -> None:
+    # The keyed HMACs are copied from one keyed once; the IDs and links already out must not change.
+    import hashlib
+    import hmac
+
+    from sender.messages import message_id
+    from sender.tokens import sign, verify
+
+    settings = load_settings(Path("/nonexistent"), environ={}).replace(from_address="Coach <c@mail.example>")
+    for secret, key in [("k1", "42:01-start"), ("k2", "42:01-start"), ("k1", "7:02-next")]:
+        digest = hmac.new(secret.encode(), f"message-id\0{key}".encode(), hashlib.sha256).hexdigest()[:20]
+        assert message_id(settings, key, secret) == f"<{digest}@mail.example>"
+    assert sign("42:mini", "k1", "unsubscribe") == "NDI6bWluaQ.tnrilBK85ur263nDlXGDRw"
+    assert verify(sign("42:mini", "k2", "unsubscribe"), "k2", "unsubscribe") == "42:mini"

@@ -64,6 +64,7 @@ def _generate(env: jinja2.Environment, ast: nodes.Template) -> Callable[[Mapping
     template needs more than lookups and filters."""
     namespace: dict[str, Any] = {}
     parts: list[str] = []
+    plain_getattr = type(env).getattr is jinja2.Environment.getattr  # not a sandbox's own
 
     def constant(value: Any) -> str:
         name = f"_c{len(namespace)}"
@@ -77,7 +78,9 @@ def _generate(env: jinja2.Environment, ast: nodes.Template) -> Callable[[Mapping
             return repr(node.value)
         if isinstance(node, nodes.Getattr):
             inner = expr(node.node)
-            return None if inner is None else f"_getattr({inner}, {node.attr!r})"
+            # a name no dict has as an attribute: a dict's item, without Jinja's failed getattr first
+            getter = "_getattr" if hasattr(SubscriberFields, node.attr) or not plain_getattr else "_field"
+            return None if inner is None else f"{getter}({inner}, {node.attr!r})"
         if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
             inner = expr(node.node)
             return None if inner is None else f"_getitem({inner}, {node.arg.value!r})"
@@ -118,8 +121,18 @@ def _generate(env: jinja2.Environment, ast: nodes.Template) -> Callable[[Mapping
             value = env_globals.get(name, _MISSING)
         return undefined(name=name) if value is _MISSING else value
 
+    env_getattr = env.getattr
+
+    def field(obj: Any, name: str) -> Any:
+        # Jinja's getattr would try getattr(obj, name) first, which fails for such a name
+        # and costs an exception every time (dict instances have no attributes of their own).
+        if obj.__class__ is SubscriberFields or obj.__class__ is dict:
+            value = obj.get(name, _MISSING)
+            return undefined(obj=obj, name=name) if value is _MISSING else value
+        return env_getattr(obj, name)
+
     # escape() and str() of a StrictUndefined raise UndefinedError, as in Jinja's own output.
-    namespace.update(_out=escape if autoescape else str, _lookup=lookup, _getattr=env.getattr,
+    namespace.update(_out=escape if autoescape else str, _lookup=lookup, _getattr=env_getattr, _field=field,
                      _getitem=env.getitem, _env=env, _evalctx=nodes.EvalContext(env))
     body = f"''.join(({', '.join(parts)},))" if parts else "''"
     exec(compile(f"def render(ctx):\n    return {body}\n", "<stage 2>", "exec"), namespace)

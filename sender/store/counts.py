@@ -13,7 +13,7 @@ The columns must lead an index (after the `fixed` ones) and hold no NULLs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,37 +40,50 @@ def groups(conn: sa.Connection, table: sa.Table, columns: Sequence[str],
     def where(alias: str) -> list[str]:
         return [f"{alias}.{q[c]} = :f{i}" for i, c in enumerate(fixed)]
 
-    group = ", ".join(f"g.{q[c]}" for c in columns)
-    picked = ", ".join(f"t.{q[c]}" for c in columns)
     if conn.dialect.name == "postgresql":
-        # A loose index scan: the first group, then again and again the first one after it.
-        base = " AND ".join(where("t")) or "TRUE"
-        order = ", ".join(q[c] for c in columns)
-        sql = (f"WITH RECURSIVE g AS ("
-               f"(SELECT {picked} FROM {name} AS t WHERE {base} ORDER BY {order} LIMIT 1) "
-               f"UNION ALL SELECT n.* FROM g CROSS JOIN LATERAL ("
-               f"SELECT {picked} FROM {name} AS t WHERE {base} AND ({picked}) > ({group}) "
-               f"ORDER BY {order} LIMIT 1) AS n) "
-               f"SELECT {group} FROM g")
-        keys = [tuple(row) for row in conn.execute(sa.text(sql), params)]
-        if not count:
-            return dict.fromkeys(keys, 0)
-        # each group counted on its own: a statement that PostgreSQL may count in parallel,
-        # which it never does for a subquery
-        each = " AND ".join([*where("x"), *(f"x.{q[c]} = :k{j}" for j, c in enumerate(columns))])
-        return {key: int(conn.execute(sa.text(f"SELECT count(*) FROM {name} AS x WHERE {each}"),
-                                      {**params, **{f"k{j}": v for j, v in enumerate(key)}}).scalar_one())
-                for key in keys}
+        return _pg_groups(conn, name, q, columns, params, count, where)
     keys = _sqlite_groups(conn, name, [q[c] for c in columns], where("t"), params)
     if not count:
         return dict.fromkeys(keys, 0)
+    return _sqlite_counts(conn, name, [q[c] for c in columns], keys, where("x"), params)
+
+
+def _pg_groups(conn: sa.Connection, name: str, q: dict[str, str], columns: Sequence[str],
+               params: dict[str, Any], count: bool,
+               where: Callable[[str], list[str]]) -> dict[Key, int]:
+    """`groups` on PostgreSQL: a loose index scan, the first group, then again and again the
+    first one after it."""
+    group = ", ".join(f"g.{q[c]}" for c in columns)
+    picked = ", ".join(f"t.{q[c]}" for c in columns)
+    base = " AND ".join(where("t")) or "TRUE"
+    order = ", ".join(q[c] for c in columns)
+    sql = (f"WITH RECURSIVE g AS ("
+           f"(SELECT {picked} FROM {name} AS t WHERE {base} ORDER BY {order} LIMIT 1) "
+           f"UNION ALL SELECT n.* FROM g CROSS JOIN LATERAL ("
+           f"SELECT {picked} FROM {name} AS t WHERE {base} AND ({picked}) > ({group}) "
+           f"ORDER BY {order} LIMIT 1) AS n) "
+           f"SELECT {group} FROM g")
+    keys = [tuple(row) for row in conn.execute(sa.text(sql), params)]
+    if not count:
+        return dict.fromkeys(keys, 0)
+    # each group counted on its own: a statement that PostgreSQL may count in parallel,
+    # which it never does for a subquery
+    each = " AND ".join([*where("x"), *(f"x.{q[c]} = :k{j}" for j, c in enumerate(columns))])
+    return {key: int(conn.execute(sa.text(f"SELECT count(*) FROM {name} AS x WHERE {each}"),
+                                  {**params, **{f"k{j}": v for j, v in enumerate(key)}}).scalar_one())
+            for key in keys}
+
+
+def _sqlite_counts(conn: sa.Connection, name: str, columns: list[str], keys: list[Key],
+                   where: list[str], params: dict[str, Any]) -> dict[Key, int]:
+    """Rows of each group in `keys`, CHUNK groups a statement (one count subquery each)."""
     found: dict[Key, int] = {}
     for start in range(0, len(keys), CHUNK):
         part = keys[start:start + CHUNK]
         values = {**params, **{f"k{i}_{j}": v for i, key in enumerate(part) for j, v in enumerate(key)}}
         tallies = ", ".join(
             f"(SELECT count(*) FROM {name} AS x WHERE "
-            + " AND ".join([*where("x"), *(f"x.{q[c]} = :k{i}_{j}" for j, c in enumerate(columns))]) + ")"
+            + " AND ".join([*where, *(f"x.{c} = :k{i}_{j}" for j, c in enumerate(columns))]) + ")"
             for i in range(len(part)))
         found.update(zip(part, conn.execute(sa.text(f"SELECT {tallies}"), values).one(), strict=True))
     return found

@@ -238,6 +238,7 @@ def test_fast_stage_two_matches_jinja(project: Path) -> None:
     import jinja2
 
     from sender.render import SlotTemplate
+    from sender.render.slots import SubscriberFields
 
     html_env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     text_env = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined)
@@ -249,11 +250,16 @@ def test_fast_stage_two_matches_jinja(project: Path) -> None:
         "{{ subscriber.nickname }}",
         "{{ missing }}",
         "{{ subscriber.first_name ~ '!' }}",
+        "{{ subscriber.keys is defined }} {{ unsubscribe_url.upper() }}",  # Jinja's own path
+        "{{ subscriber.keys | string | truncate(21, true, '') }} {{ plain.x.y }}",  # a dict's own attribute
     ]
     contexts = [{"subscriber": {"first_name": EVIL, "name": "Ann <A> Bee", "email": "a@x",
                                 "city": "Porto & Co"},
-                 "unsubscribe_url": "https://x/u?a=1&b=2"},
-                {"subscriber": {"email": "b@x", "name": "B", "city": ""}, "unsubscribe_url": ""}]
+                 "unsubscribe_url": "https://x/u?a=1&b=2", "plain": {"x": {"y": 1}}},
+                {"subscriber": {"email": "b@x", "name": "B", "city": ""}, "unsubscribe_url": "",
+                 "plain": {"x": {}}},
+                {"subscriber": SubscriberFields(first_name="Cy", name="Cy D", email="c@x", city="Oslo"),
+                 "unsubscribe_url": "u", "plain": "not a dict"}]
     fast_count = 0
     for env in (html_env, text_env):
         for source in sources:
@@ -269,7 +275,7 @@ def test_fast_stage_two_matches_jinja(project: Path) -> None:
                     assert caught.value.message == exc.message
                 else:
                     assert slot.render(context) == expected, source
-    assert fast_count == 2 * 5  # all but the {% if %} and the ~ operator take the fast path
+    assert fast_count == 2 * 6  # all but the {% if %}, the ~ operator and the call take the fast path
 
 
 def test_every_shipped_lesson_takes_the_fast_path(glute_project: Path) -> None:
