@@ -10,16 +10,41 @@ import contextlib
 import os
 import shutil
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("DRIP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+# How long a test waits for something it expects to happen (a file, a request, a page's
+# text) before failing. Generous, so a loaded machine never fails a test that would pass:
+# a passing test waits only as long as the event takes. Speed is measured in bench/, not here.
+DEADLINE = 60.0
+DEADLINE_MS = int(DEADLINE * 1000)  # Playwright counts in milliseconds
+
+# Hypothesis fails an example slower than 200 ms by default: a timing assertion in disguise.
+hypothesis.settings.register_profile("drip", deadline=None)
+hypothesis.settings.load_profile("drip")
+
+
+def wait_until(check: Callable[[], object], *, within: float = DEADLINE,
+               pause: Callable[[float], object] = time.sleep) -> bool:
+    """Ask `check` until it answers true or `within` seconds have passed; returns whether it
+    did, for the caller to assert with its own message. `pause` lets a caller keep an event
+    loop running (Playwright's page.wait_for_timeout, in ms/1000)."""
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            return bool(check())
+        pause(0.02)
+    return True
 
 
 def _pg_available() -> str | None:
@@ -99,6 +124,27 @@ def project(tmp_path: Path) -> Path:
 CHROMIUM = Path("/usr/bin/chromium")
 
 
+class PatientBrowser:
+    """A Playwright Browser whose pages wait up to DEADLINE for what a test asks of them
+    (Playwright's own defaults: 30 s for actions, 5 s for expect)."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def new_context(self, **options: Any) -> Any:
+        context = self._browser.new_context(**options)
+        context.set_default_timeout(DEADLINE_MS)
+        return context
+
+    def new_page(self, **options: Any) -> Any:
+        page = self._browser.new_page(**options)
+        page.set_default_timeout(DEADLINE_MS)
+        return page
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Debian's headless Chromium driven by Playwright; never a downloaded browser."""
@@ -106,13 +152,14 @@ def browser() -> Iterator[Any]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is required in CI (Debian packages chromium, chromium-driver)")
         pytest.skip(f"no {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=DEADLINE_MS)
     with sync_playwright() as p:
         chromium = p.chromium.launch(
             executable_path=str(CHROMIUM),
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
+        yield PatientBrowser(chromium)
         chromium.close()
 
 

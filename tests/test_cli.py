@@ -92,8 +92,9 @@ def _free_port() -> int:
 @pytest.mark.parametrize("worker", [False, True], ids=["web+scheduler", "worker"])
 def test_serve_ticks_on_its_own_serves_pages_and_stops_on_ctrl_c(project: Path, worker: bool) -> None:
     import signal
-    import time
     import urllib.request
+
+    from tests.conftest import DEADLINE, wait_until
 
     port = _free_port()
     # A window that is always open, so the lesson is due at once.
@@ -106,15 +107,14 @@ def test_serve_ticks_on_its_own_serves_pages_and_stops_on_ctrl_c(project: Path, 
                             cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     page = None
     try:
-        deadline = time.monotonic() + 60
-        while not list((project / "outbox").glob("*.eml")) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_until(lambda: list((project / "outbox").glob("*.eml")))
         if not worker:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/subscribe/mini", timeout=10) as answer:
+            url = f"http://127.0.0.1:{port}/subscribe/mini"
+            with urllib.request.urlopen(url, timeout=DEADLINE) as answer:
                 page = answer.read().decode()
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=DEADLINE)
     assert len(list((project / "outbox").glob("*.eml"))) == 1, err
     assert proc.returncode == 0, err
     assert "sent 1, failed 0" in out

@@ -19,6 +19,7 @@ from sender.settings import load_settings
 from sender.store import Store
 from sender.store.schema import deliveries, enrolments
 from sender.subscribers import add_subscriber
+from tests.conftest import DEADLINE
 
 START = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)  # spans Europe's DST change on 03-29
 
@@ -330,12 +331,12 @@ def test_on_postgresql_the_next_two_batches_are_claimed_during_a_send_and_commit
     # Five batches: the first is claimed alone; from then on two claims are open during each
     # send while that many batches are left.
     expected = [2, 2, 2, 1, 0]
+    deadline = time.monotonic() + DEADLINE  # for the whole tick: a wrong count waits once, not per batch
 
     class Watching(MemoryProvider):
         def send_messages(self, messages):  # type: ignore[no-untyped-def]
             # What another connection sees while this batch is being sent: committed deliveries
             # in 'sending' (only this batch's), and how many claims are open meanwhile.
-            deadline = time.monotonic() + 10
             with watcher.connect() as conn:
                 while True:
                     sending = conn.execute(sa.text(f'SELECT count(*) FROM "{schema}".deliveries '
@@ -375,10 +376,10 @@ def test_on_postgresql_a_claim_waiting_on_a_later_one_lets_it_commit_first(
         (course / "campaign.toml").write_text(f'title = "{slug}"\nnext_campaign = "mini"\n')
 
     class SlowA(Engine):
-        def _claim(self, conn, claimable, now, report):  # type: ignore[no-untyped-def]
+        def _plan(self, conn, claimable, now, report):  # type: ignore[no-untyped-def]
             if any(self._campaign(d.campaign_id).slug == "a" for d in claimable):
-                time.sleep(0.5)
-            return super()._claim(conn, claimable, now, report)
+                time.sleep(0.5)  # the claim of a is ready after b's, which holds x@'s rows
+            return super()._plan(conn, claimable, now, report)
 
     plain, clock = make_engine(project, pg_url)
     engine = SlowA(plain.settings.replace(batch_size=1), plain.store, plain.provider, clock)
@@ -400,7 +401,7 @@ def test_on_postgresql_a_claim_waiting_on_a_later_one_lets_it_commit_first(
     reports = []
     ticking = threading.Thread(target=lambda: reports.append(engine.tick()), daemon=True)
     ticking.start()
-    ticking.join(timeout=30)
+    ticking.join(timeout=DEADLINE)
     assert not ticking.is_alive(), "the tick is stuck: a claim waits on one that waits on it"
     assert reports[0].sent >= 3 and reports[0].completed == 2
     sent = [(m.to, m.metadata["campaign"], m.metadata["lesson"]) for m in engine.provider.outbox]
@@ -414,26 +415,39 @@ def test_on_postgresql_a_claim_waiting_on_a_later_one_lets_it_commit_first(
 def test_on_postgresql_a_slow_send_does_not_keep_the_next_claim_open(project: Path, pg_url: str) -> None:
     watcher = sa.create_engine(pg_url.split("?")[0])
     open_claims: list[int] = []
+    claimed: list[int] = []  # rows each claim has locked
 
     class Slow(MemoryProvider):
         def send_messages(self, messages):  # type: ignore[no-untyped-def]
-            if not open_claims:  # the first batch: a provider retrying for a while
-                time.sleep(0.6)
+            if not open_claims:  # the first batch: a provider retrying until the next claim lets go
+                deadline, before = time.monotonic() + DEADLINE, len(claimed)
                 with watcher.connect() as conn:
+                    while (len(claimed) == before or _open_claims(conn)) and time.monotonic() < deadline:
+                        conn.rollback()
+                        time.sleep(0.01)
                     open_claims.append(_open_claims(conn))
             return super().send_messages(messages)
 
     engine, clock = make_engine(project, pg_url, provider=Slow(f"memory://{project}/slow"))
     engine.settings = engine.settings.replace(batch_size=2)
     engine.hold_claim_seconds = 0.1
+    claim_due = engine.store.claim_due
+
+    def claiming(*args, **kwargs):  # type: ignore[no-untyped-def]
+        rows = claim_due(*args, **kwargs)
+        claimed.append(len(rows))  # its rows are locked now, until it commits or rolls back
+        return rows
+
+    engine.store.claim_due = claiming  # type: ignore[method-assign]
     for i in range(6):
         add_subscriber(engine.store, f"s{i}@example.com", now=clock(), timezone="UTC")
     engine.enrol("mini")
     clock.advance_to(engine.store.next_due_at())
     assert engine.tick().sent == 6
-    # The claim made during the slow send let go of its rows after 0.1 s, well before the send
-    # was done; each address got its lesson once all the same.
-    assert open_claims == [0]
+    # The claim made during the slow send let go of its rows once it had waited 0.1 s for it,
+    # while the send was still going on (a claim that held on until the send was done would
+    # still be open here); each address got its lesson once all the same.
+    assert claimed[:2] == [2, 2] and open_claims == [0]
     assert sorted(m.to for m in engine.provider.outbox) == [f"s{i}@example.com" for i in range(6)]
     watcher.dispose()
 
@@ -443,12 +457,12 @@ def test_on_sqlite_the_next_batch_is_claimed_during_a_send_and_stored_with_its_o
     reader = sa.create_engine(sqlite_url)
     seen: list[tuple[int, bool]] = []
     claims: list[int] = []
+    deadline = time.monotonic() + DEADLINE  # for the whole tick: a missing claim waits once, not per batch
 
     class Watching(MemoryProvider):
         def send_messages(self, messages):  # type: ignore[no-untyped-def]
             # Committed deliveries in 'sending' are only this batch's; meanwhile the tick has
             # claimed the next one (or found nothing left), without committing it.
-            deadline = time.monotonic() + 5
             while len(claims) <= len(seen) + 1 and time.monotonic() < deadline:
                 time.sleep(0.01)
             with reader.connect() as conn:

@@ -21,6 +21,7 @@ from sender.schedule import SimulatedClock
 from sender.settings import load_settings
 from sender.store import Store
 from sender.store.schema import deliveries, subscribers
+from tests.conftest import wait_until
 
 WORKER = Path(__file__).with_name("worker.py")
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)  # inside the 09:00-11:00 UTC window
@@ -61,7 +62,12 @@ def test_four_workers_send_each_delivery_exactly_once(project: Path, pg_url: str
     one_lesson_project(project)
     engine = seed(pg_url, project, 20_000)
     results = [tmp_path / f"worker{i}.txt" for i in range(4)]
-    procs = [spawn(pg_url, project, r) for r in results]
+    go = tmp_path / "go"
+    procs = [spawn(pg_url, project, r, "--start-when", str(go)) for r in results]
+    # All four start sending at once: one slow to start must not find the work done already.
+    assert wait_until(lambda: all(r.with_suffix(".ready").exists() for r in results)
+                      or any(p.poll() is not None for p in procs)), "the workers never got ready"
+    go.touch()
     for p in procs:
         _, err = p.communicate(timeout=600)
         assert p.returncode == 0, err.decode()

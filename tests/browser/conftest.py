@@ -13,7 +13,8 @@ from sender.providers.memory import MemoryProvider
 from sender.schedule import SimulatedClock
 from sender.store import Store
 from sender.web import create_app
-from tests.conftest import live_server
+from sender.web.preview import LINK_TIMEOUT_KEY
+from tests.conftest import DEADLINE, live_server
 from tests.render.helpers import NOW, REPO, copy_glute_project, settings_of
 
 ARTIFACTS = REPO / "tests" / "artifacts"  # gitignored: screenshots to look at after a run
@@ -36,5 +37,7 @@ def preview(tmp_path: Path) -> Iterator[Preview]:
     provider = MemoryProvider(f"memory://{project}")
     provider.outbox.clear()
     engine = Engine(settings_of(project, database_url=url), Store(url), provider, SimulatedClock(NOW))
-    with live_server(create_app(engine, public=True, preview=True)) as base:
+    app = create_app(engine, public=True, preview=True)
+    app.config[LINK_TIMEOUT_KEY] = DEADLINE  # every linked page answers: how fast is not tested
+    with live_server(app) as base:
         yield Preview(base, engine, project)

@@ -16,6 +16,7 @@ import pytest
 
 from sender.subscribers import add_subscriber
 from sender.web.console.sending import check_records, records_for
+from tests.conftest import DEADLINE
 from tests.console.conftest import COURSE, Console
 
 
@@ -101,13 +102,13 @@ def dns_server() -> Iterator[int]:
 
 def test_dns_check_against_a_local_server(dns_server: int) -> None:
     records, problem = check_records(records_for("news.example.org", "sendgrid"), nameserver="127.0.0.1",
-                                     port=dns_server, timeout=5)
+                                     port=dns_server, timeout=DEADLINE)
     assert problem is None
     assert [(r.purpose, r.name, r.status) for r in records] == [
         ("SPF", "news.example.org", "ok"), ("DKIM", "s1._domainkey.news.example.org", "ok"),
         ("DKIM", "s2._domainkey.news.example.org", "missing"), ("DMARC", "_dmarc.news.example.org", "ok")]
     postmark, _ = check_records(records_for("news.example.org", "postmark"), nameserver="127.0.0.1",
-                                port=dns_server, timeout=5)
+                                port=dns_server, timeout=DEADLINE)
     assert postmark[0].status == "wrong"  # an SPF record without spf.mtasv.net
 
 

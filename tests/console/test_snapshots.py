@@ -7,6 +7,7 @@ import threading
 import time
 
 from sender.web.console import Snapshots
+from tests.conftest import DEADLINE, wait_until
 
 
 def test_max_age_zero_computes_every_time() -> None:
@@ -26,7 +27,7 @@ def test_stale_value_is_served_while_one_thread_refreshes() -> None:
     def slow() -> int:
         calls.append(1)
         if len(calls) > 1:
-            gate.wait(5)
+            gate.wait(DEADLINE)
         return len(calls)
 
     assert snapshots.get("n", slow, 60)[0] == 1  # first: waits for the value
@@ -34,11 +35,8 @@ def test_stale_value_is_served_while_one_thread_refreshes() -> None:
     for _ in range(5):
         assert snapshots.get("n", slow, 60)[0] == 1  # at once, the stale figure
     gate.set()
-    for _ in range(100):
-        if snapshots.get("n", slow, 60)[0] == 2:
-            break
-        time.sleep(0.01)
-    assert snapshots.get("n", slow, 60)[0] == 2 and len(calls) == 2  # one refresh, not five
+    assert wait_until(lambda: snapshots.get("n", slow, 60)[0] == 2)  # the refresh, once done
+    assert len(calls) == 2  # one refresh, not five
 
 
 def test_a_request_during_warm_up_waits_for_it_instead_of_computing_again() -> None:
@@ -49,17 +47,13 @@ def test_a_request_during_warm_up_waits_for_it_instead_of_computing_again() -> N
     def compute() -> str:
         calls.append(1)
         started.set()
-        release.wait(5)
+        release.wait(DEADLINE)
         return "figures"
 
     snapshots.warm("n", compute)
-    started.wait(5)
-    threading.Timer(0.05, release.set).start()
+    assert started.wait(DEADLINE)
+    threading.Timer(0.05, release.set).start()  # soon; the get below waits for it however late
     assert snapshots.get("n", compute, 60)[0] == "figures" and calls == [1]
     snapshots.expire("n")
     assert snapshots.get("n", lambda: "again", 60)[0] == "figures"  # the old ones, at once
-    for _ in range(100):
-        if snapshots.get("n", lambda: "again", 60)[0] == "again":
-            break
-        time.sleep(0.01)
-    assert snapshots.get("n", lambda: "again", 60)[0] == "again"
+    assert wait_until(lambda: snapshots.get("n", lambda: "again", 60)[0] == "again")

@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,20 +16,41 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from sender.store import Store
+from tests.conftest import DEADLINE, wait_until
 from tests.providers.conftest import FAKE_APIS, free_port
 from tests.test_cli import drip
 
 POSTMARK = FAKE_APIS["postmark"]
 
 
-def _wait_for(what: str, check: Callable[[], bool], proc: subprocess.Popen[str], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=30)
+class Serving:
+    """A running `drip serve` whose stdout (a line per tick) and stderr are read as they come."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self.readers = [threading.Thread(target=lines.extend, args=(stream,), daemon=True)
+                        for lines, stream in ((self.out, proc.stdout), (self.err, proc.stderr))]
+        for reader in self.readers:
+            reader.start()
+
+    def ticks(self) -> int:
+        return sum(1 for line in self.out if line.startswith("sent "))  # TickReport.summary()
+
+    def wait_for(self, what: str, check: Callable[[], bool]) -> None:
+        if not wait_until(lambda: check() or self.proc.poll() is not None) or not check():
+            out, err = self.stop()
             raise AssertionError(f"gave up waiting for {what}\n{out}\n{err}")
-        time.sleep(0.2)
+
+    def stop(self) -> tuple[str, str]:
+        """Ctrl+C; the whole of stdout and stderr."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=DEADLINE)
+        for reader in self.readers:
+            reader.join(DEADLINE)
+        return "".join(self.out), "".join(self.err)
 
 
 def test_outage_pauses_then_serve_finishes_with_no_duplicates(project: Path, httpserver: HTTPServer) -> None:
@@ -58,26 +79,28 @@ def test_outage_pauses_then_serve_finishes_with_no_duplicates(project: Path, htt
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIP_")}
     env["POSTMARK_SERVER_TOKEN"] = "test-token"
-    proc = subprocess.Popen([sys.executable, "-m", "sender.cli", "serve"], cwd=project, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env["PYTHONUNBUFFERED"] = "1"  # each tick's line as it is printed
+    serving = Serving(subprocess.Popen([sys.executable, "-m", "sender.cli", "serve"], cwd=project, env=env,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     store = Store(f"sqlite:///{project / 'dripcourse.db'}")
     try:
         def paused() -> bool:
             return any(c["status"] == "paused" for c in store.campaign_summary())
 
-        _wait_for("the campaign to pause", paused, proc)
+        serving.wait_for("the campaign to pause", paused)
         [campaign] = store.campaign_summary()
         assert campaign["paused_reason"].startswith("provider postmark failed 3 batches in a row")
         assert "sent" not in campaign["deliveries"] and delivered == []
 
         down = False
-        _wait_for("every first lesson to be sent",
-                  lambda: store.campaign_summary()[0]["deliveries"].get("sent", 0) == 6, proc)
-        time.sleep(2.5)  # a few more ticks: nothing more may go out
+        serving.wait_for("every first lesson to be sent",
+                         lambda: store.campaign_summary()[0]["deliveries"].get("sent", 0) == 6)
+        # Two more ticks (the one that sent may not have printed its line yet): nothing more goes.
+        ticks = serving.ticks()
+        serving.wait_for("two more ticks", lambda: serving.ticks() >= ticks + 3)
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        out, err = serving.stop()
         store.close()
-    assert proc.returncode == 0, err
+    assert serving.proc.returncode == 0, err
     assert sorted(delivered) == [f"p{i}@example.com" for i in range(6)]  # each once, none lost
     assert "trying again after a provider pause: mini" in out

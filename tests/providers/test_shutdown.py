@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from sender.settings import load_settings
 from sender.store import Store
 from sender.store.schema import deliveries
 from sender.subscribers import add_subscriber
+from tests.conftest import wait_until
 from tests.providers.conftest import ENV
 from tests.providers.test_ambiguous_answers import FakePostmark
 
@@ -67,10 +67,8 @@ def test_a_stopped_worker_finishes_its_batch_and_leaves_nothing_unknown(
     worker = subprocess.Popen([sys.executable, "-m", "sender.cli", "serve", "--worker"], cwd=project,
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while slow_postmark.requests < 2 and time.monotonic() < deadline:  # a batch is with the provider
-            time.sleep(0.05)
-        assert slow_postmark.requests >= 2, worker.stderr
+        # a batch is with the provider
+        assert wait_until(lambda: slow_postmark.requests >= 2), worker.stderr
         worker.send_signal(signum)
         _, err = worker.communicate(timeout=90)
     finally:

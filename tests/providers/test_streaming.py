@@ -4,7 +4,6 @@ JSON of request bodies (encode_json)."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 from hypothesis import given
@@ -14,6 +13,7 @@ from pytest_httpserver import HTTPServer
 from sender.providers.base import OutgoingMessage
 from sender.providers.http import encode_json
 from sender.providers.postmark import PostmarkProvider
+from tests.conftest import wait_until
 from tests.providers.conftest import ENV, FAKE_APIS, FakeTime, endpoint_url, make_message, serve
 
 POSTMARK = FAKE_APIS["postmark"]
@@ -39,10 +39,7 @@ def test_the_first_request_goes_while_later_messages_are_still_coming(httpserver
     seen_while_producing: list[bool] = []
 
     def first_request_arrives() -> bool:
-        deadline = time.monotonic() + 10
-        while not served.requests and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return bool(served.requests)
+        return wait_until(lambda: served.requests)
 
     def produce() -> Iterator[OutgoingMessage]:
         for i in range(5):

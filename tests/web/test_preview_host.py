@@ -17,6 +17,7 @@ import requests
 
 from sender.engine import Engine
 from sender.web import create_app
+from tests.conftest import DEADLINE
 from tests.test_engine import make_engine
 from tests.web.test_security_headers import check_headers
 
@@ -99,10 +100,10 @@ def test_the_drip_preview_command_refuses_a_foreign_host(project: Path) -> None:
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + DEADLINE
         while True:
             try:
-                own = requests.get(base + LESSON, timeout=10)
+                own = requests.get(base + LESSON, timeout=DEADLINE)
                 break
             except requests.ConnectionError:
                 assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
@@ -110,9 +111,9 @@ def test_the_drip_preview_command_refuses_a_foreign_host(project: Path) -> None:
         assert own.status_code == 200
         token = _token(own.text)
         refused = requests.post(f"{base}{LESSON}/send", data={"token": token, "to": "victim@example.com"},
-                                headers={"Host": f"evil.example:{port}"}, timeout=10)
+                                headers={"Host": f"evil.example:{port}"}, timeout=DEADLINE)
         assert refused.status_code == 421 and "answers only at its own address" in refused.text
         assert not (project / "outbox").exists() or not list((project / "outbox").iterdir())
     finally:
         proc.terminate()
-        proc.communicate(timeout=30)
+        proc.communicate(timeout=DEADLINE)

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from sender.web import create_app
-from tests.conftest import live_server
+from tests.conftest import DEADLINE, live_server
 from tests.test_engine import make_engine
 from tests.web.test_public import _course_with_one_lesson_sent
 
@@ -43,6 +43,6 @@ def test_unsubscribe_page_in_a_browser_and_one_click_over_http(project: Path, sq
         # What Gmail's unsubscribe button sends: a bare POST, no cookies, no redirects followed.
         answer = requests.post(base + "/" + ken_url.split("/", 3)[3], data="List-Unsubscribe=One-Click",
                                headers={"Content-Type": "application/x-www-form-urlencoded"},
-                               allow_redirects=False, timeout=10)
+                               allow_redirects=False, timeout=DEADLINE)
         assert answer.status_code == 200 and "Set-Cookie" not in answer.headers
         assert engine.store.subscriber_by_email("ken@example.com").status == "unsubscribed"
