@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
@@ -124,67 +125,102 @@ def markdown_to_text(source: str, width: int = 72) -> str:
 
 
 def _region_to_text(source: str, width: int) -> str:
-    blocks: list[str] = []
-    row: list[str] | None = None  # cells of the table row being read
-    lists: list[list[int]] = []  # stack of [is_ordered, counter, index of its block or -1]
-    quote_depth = 0
-    pending_bullet: str | None = None
-    heading_level = 0
+    writer = _Writer(width)
     for token in _md.parse(source):
-        kind = token.type
-        if kind == "heading_open":
-            heading_level = int(token.tag[1])
-        elif kind == "heading_close":
-            heading_level = 0
-        elif kind in {"bullet_list_open", "ordered_list_open"}:
-            start = int(str(token.attrs.get("start", 1))) - 1
-            # a nested list continues its parent's block: no blank line inside one list
-            joined = lists[-1][2] if lists and lists[-1][2] == len(blocks) - 1 else -1
-            lists.append([kind == "ordered_list_open", start, joined])
-        elif kind in {"bullet_list_close", "ordered_list_close"}:
-            lists.pop()
-        elif kind == "list_item_open":
-            lists[-1][1] += 1
-            pending_bullet = f"{lists[-1][1]}. " if lists[-1][0] else "- "
-        elif kind == "blockquote_open":
-            quote_depth += 1
-        elif kind == "blockquote_close":
-            quote_depth -= 1
-        elif kind == "hr":
-            blocks.append("-" * 20)
-        elif kind in {"fence", "code_block"}:
-            blocks.append(textwrap.indent(token.content.rstrip("\n"), "    "))
-        elif kind == "table_open":
-            blocks.append("")
-        elif kind == "tr_open":
-            row = []
-        elif kind == "tr_close" and row is not None:
+        handler = _HANDLERS.get(token.type)
+        if handler is not None:
+            handler(writer, token)
+    return "\n\n".join(writer.blocks) + "\n"
+
+
+class _Writer:
+    """Plain-text blocks of one region, written token by token (see `_HANDLERS`)."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.blocks: list[str] = []
+        self.row: list[str] | None = None  # cells of the table row being read
+        self.lists: list[list[int]] = []  # stack of [is_ordered, counter, index of its block or -1]
+        self.quote_depth = 0
+        self.pending_bullet: str | None = None
+        self.heading_level = 0
+
+    def heading(self, token: Token) -> None:
+        self.heading_level = int(token.tag[1]) if token.type == "heading_open" else 0
+
+    def open_list(self, token: Token) -> None:
+        start = int(str(token.attrs.get("start", 1))) - 1
+        # a nested list continues its parent's block: no blank line inside one list
+        joined = self.lists[-1][2] if self.lists and self.lists[-1][2] == len(self.blocks) - 1 else -1
+        self.lists.append([token.type == "ordered_list_open", start, joined])
+
+    def close_list(self, token: Token) -> None:
+        self.lists.pop()
+
+    def item(self, token: Token) -> None:
+        self.lists[-1][1] += 1
+        self.pending_bullet = f"{self.lists[-1][1]}. " if self.lists[-1][0] else "- "
+
+    def quote(self, token: Token) -> None:
+        self.quote_depth += 1 if token.type == "blockquote_open" else -1
+
+    def rule(self, token: Token) -> None:
+        self.blocks.append("-" * 20)
+
+    def code(self, token: Token) -> None:
+        self.blocks.append(textwrap.indent(token.content.rstrip("\n"), "    "))
+
+    def table(self, token: Token) -> None:
+        self.blocks.append("")
+
+    def open_row(self, token: Token) -> None:
+        self.row = []
+
+    def close_row(self, token: Token) -> None:
+        if self.row is not None:
             # a table row on one line, cells apart: narrow enough for a phone's text view
-            blocks[-1] += ("\n" if blocks[-1] else "") + " | ".join(row)
-            row = None
-        elif kind == "inline" and row is not None:
-            row.append(_inline(token).strip())
-        elif kind == "inline":
-            text = _inline(token).strip()
-            if heading_level:
-                underline = "=" if heading_level <= 2 else "-"
-                blocks.append(f"{text}\n{underline * min(len(text), width)}")
-                continue
-            indent = "  " * max(len(lists) - 1, 0)
-            if pending_bullet is not None:
-                first, rest = indent + pending_bullet, indent + " " * len(pending_bullet)
-                pending_bullet = None
-                wrapped = _fill(text, width, first, rest)
-                # items of one list sit together, without blank lines between them
-                if lists[-1][2] == len(blocks) - 1 >= 0:
-                    blocks[-1] += "\n" + wrapped
-                    continue
-                blocks.append(wrapped)
-                lists[-1][2] = len(blocks) - 1
-            elif lists:
-                blocks.append(_fill(text, width, indent + "  ", indent + "  "))
-            else:
-                blocks.append(_fill(text, width))
-            if quote_depth:
-                blocks[-1] = textwrap.indent(blocks[-1], "> " * quote_depth)
-    return "\n\n".join(blocks) + "\n"
+            self.blocks[-1] += ("\n" if self.blocks[-1] else "") + " | ".join(self.row)
+            self.row = None
+
+    def inline(self, token: Token) -> None:
+        text = _inline(token).strip()
+        if self.row is not None:
+            self.row.append(text)
+        elif self.heading_level:
+            underline = "=" if self.heading_level <= 2 else "-"
+            self.blocks.append(f"{text}\n{underline * min(len(text), self.width)}")
+        elif self.pending_bullet is not None:
+            self._list_item(text)
+        else:
+            indent = "  " * max(len(self.lists) - 1, 0) + ("  " if self.lists else "")
+            self.blocks.append(_fill(text, self.width, indent, indent))
+            self._quoted()
+
+    def _list_item(self, text: str) -> None:
+        assert self.pending_bullet is not None
+        indent = "  " * max(len(self.lists) - 1, 0)
+        bullet, self.pending_bullet = self.pending_bullet, None
+        wrapped = _fill(text, self.width, indent + bullet, indent + " " * len(bullet))
+        # items of one list sit together, without blank lines between them
+        if self.lists[-1][2] == len(self.blocks) - 1 >= 0:
+            self.blocks[-1] += "\n" + wrapped
+            return
+        self.blocks.append(wrapped)
+        self.lists[-1][2] = len(self.blocks) - 1
+        self._quoted()
+
+    def _quoted(self) -> None:
+        if self.quote_depth:
+            self.blocks[-1] = textwrap.indent(self.blocks[-1], "> " * self.quote_depth)
+
+
+_HANDLERS: dict[str, Callable[[_Writer, Token], None]] = {
+    "heading_open": _Writer.heading, "heading_close": _Writer.heading,
+    "bullet_list_open": _Writer.open_list, "ordered_list_open": _Writer.open_list,
+    "bullet_list_close": _Writer.close_list, "ordered_list_close": _Writer.close_list,
+    "list_item_open": _Writer.item,
+    "blockquote_open": _Writer.quote, "blockquote_close": _Writer.quote,
+    "hr": _Writer.rule, "fence": _Writer.code, "code_block": _Writer.code,
+    "table_open": _Writer.table, "tr_open": _Writer.open_row, "tr_close": _Writer.close_row,
+    "inline": _Writer.inline,
+}
