@@ -60,6 +60,8 @@ def test_settings_show_the_pace_the_provider_sends_at(tmp_path: Path, url: str, 
     result = drip("-s", f"provider={url}", "settings", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert f"sends {shown}" in provider_cell(result.stdout)
+    claimed = "1,000" if url == "postmark://" else None  # 500 a request, 2 at once
+    assert claimed is None or f"; {claimed} deliveries claimed a batch" in provider_cell(result.stdout)
 
 
 def test_settings_name_a_bad_provider_url_and_still_list_the_rest(tmp_path: Path) -> None:

@@ -75,14 +75,17 @@ def settings_cmd(as_json: JsonFlag = False) -> None:
         if row["name"] == "provider":  # the pace it sends at, which users otherwise never see
             try:
                 from sender.providers import get_provider
-                from sender.providers.pace import limits_line, sending_limits
+                from sender.providers.pace import claim_size, limits_line, sending_limits
 
-                limits = sending_limits(get_provider(s.provider, project_dir=Path(s.project_dir)))
+                provider = get_provider(s.provider, project_dir=Path(s.project_dir))
+                limits = sending_limits(provider)
             except DripError as exc:
                 cell.append(f"\n{exc}", style="red")
             else:
                 if limits:
                     cell.append("\n" + limits_line(limits))
+                    if s.sources["batch_size"] == "default":  # the claim that fills those requests
+                        cell.append(f"; {claim_size(provider, s.batch_size):,} deliveries claimed a batch")
         table.add_row(row["name"], cell, row["source"])
     console().print(table)
 

@@ -150,4 +150,4 @@ def drip_settings_pace(url: str) -> str:
 
     with tempfile.TemporaryDirectory() as cwd:
         out = provider_cell(drip("-s", f"provider={url}", "settings", cwd=Path(cwd)).stdout)
-    return out[out.index("sends "):].strip()
+    return out[out.index("sends "):].split(";")[0].strip()  # (the claim size is the CLI's alone)
