@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator
 
 
@@ -42,7 +43,8 @@ subscribers = sa.Table(
     sa.Column("name", sa.String(200), nullable=False, server_default=""),
     sa.Column("timezone", sa.String(64), nullable=True),
     sa.Column("fields", sa.JSON, nullable=False),
-    sa.Column("tags", sa.JSON, nullable=False),
+    # jsonb on PostgreSQL, GIN-indexed by migration 0010 (segments test containment, @>)
+    sa.Column("tags", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
     # pending | active | unsubscribed | bounced | complained
     sa.Column("status", sa.String(16), nullable=False, server_default="active"),
     sa.Column("consent_source", sa.String(200), nullable=True),
