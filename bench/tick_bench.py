@@ -273,8 +273,9 @@ def run(url: str, label: str, total: int, due: int, naive_sample: int,
         print(f"[{label}] two worker processes, claim + record of the next lesson of the same "
               f"{due:,}: {pair_rate:,.0f}/s together (each delivery once: checked)")
     print(f"[{label}] peak Python memory of a tick sending 10,000: {peak / 2**20:.1f} MiB")
-    print(f"[{label}] naive baseline (one query + one commit per subscriber, {naive_sent:,} of them): "
-          f"{naive_rate:,.0f}/s; batched claim + record is {store_rate / naive_rate:.1f}x faster")
+    if naive_sent:  # --naive-sample 0 skips it
+        print(f"[{label}] naive baseline (one query + one commit per subscriber, {naive_sent:,} of them): "
+              f"{naive_rate:,.0f}/s; batched claim + record is {store_rate / naive_rate:.1f}x faster")
     return {"idle_ms": idle_ms, "rate": rate, "store_rate": store_rate, "pair_rate": pair_rate,
             "floor_rate": floor_rate,
             "naive": naive_rate,

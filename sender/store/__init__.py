@@ -506,11 +506,13 @@ class Store(SubscriberQueries, NewsletterQueries, ReportQueries):
             return
         names = [k for k in rows[0] if k != "id"]
         # SQLite runs in-process, so the cost is per row in Python: bind each column's values
-        # through its type once per distinct value, then one DB-API executemany.
-        conn.exec_driver_sql(
-            f"UPDATE {table.name} SET {', '.join(f'{k} = ?' for k in names)} WHERE id = ?",
-            list(zip(*(self._bound(table, k, [r[k] for r in rows]) for k in [*names, "id"]), strict=True)),
-        )
+        # through its type once per distinct value, then the whole batch as one JSON array
+        # of rows, joined by id in one statement (not a statement run per row).
+        values = zip(*(self._bound(table, k, [r[k] for r in rows]) for k in ["id", *names]), strict=True)
+        sets = ", ".join(f"{k} = json_extract(batch.value, '$[{i}]')" for i, k in enumerate(names, 1))
+        conn.exec_driver_sql(f"UPDATE {table.name} SET {sets} FROM json_each(?) AS batch "
+                             f"WHERE {table.name}.id = json_extract(batch.value, '$[0]')",
+                             (orjson.dumps(list(values)),))
 
     def _bound(self, table: sa.Table, column: str, values: list[Any]) -> list[Any]:
         """`values` as the driver takes them for `column` (e.g. UTC datetimes as SQLite text)."""
