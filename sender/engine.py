@@ -503,13 +503,8 @@ class Engine:
     def _post(self, rendered: Rendered, stream: Iterable[OutgoingMessage]) -> list[Outcome]:
         """Hand `stream` to the provider: an outcome for every delivery of the batch that
         `rendered` holds once the stream is consumed."""
-        send_stream = getattr(self.provider, "send_stream", None)
         try:
-            if send_stream is not None:
-                results = send_stream(iter(stream))
-            else:
-                batch = list(stream)
-                results = self.provider.send_messages(batch) if batch else []
+            results = self.provider.send_stream(iter(stream))
         except Exception as exc:  # the provider failed as a whole: every message failed, for now
             for _ in stream:  # render the rest, so that every claimed delivery has an outcome
                 pass

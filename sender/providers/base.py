@@ -7,7 +7,7 @@ and the test doubles (memory, outbox, console) are real backends too.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
@@ -127,6 +127,12 @@ class Provider:
 
     def send_messages(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         raise NotImplementedError
+
+    def send_stream(self, messages: Iterable[OutgoingMessage]) -> list[SendResult]:
+        """`send_messages` for messages still being rendered: by default once all are there; a
+        provider that can post some while the rest render (the HTTP APIs) does so."""
+        batch = list(messages)
+        return self.send_messages(batch) if batch else []
 
     def find_sent(self, delivery_ids: Sequence[int]) -> dict[int, str]:
         """The provider's own record of which of these deliveries (our "delivery" metadata)
