@@ -396,7 +396,7 @@ class Engine:
                 # Late (the service was down): wait for the next window, not 3 a.m.
                 report.deferred += 1
                 advances.append(advance(d.enrolment_id, len(done) + 1,
-                                              next_send_time(now, timing(campaign, pending[0]), tz)))
+                                        next_send_time(now, timing(campaign, pending[0]), tz)))
                 continue
             if pending:
                 lesson = pending[0]
@@ -435,7 +435,6 @@ class Engine:
             self.store.set_campaign_status(slug, "paused", reason)
             report.errors.append(f"{slug}: {reason}")
         report.paused += sorted(reasons)
-
 
     def send(self, claimed: list[dict[str, Any]], report: TickReport, template: str = "lesson") -> None:
         """Render, hand over and record claimed deliveries: dicts of delivery_id, attempts,

@@ -132,9 +132,9 @@ class ClaimPlan:
             return self
         pairs = {(d.subscriber_id, d.campaign_id) for d, _, _ in self.planned if d.enrolment_id in keep}
         return ClaimPlan([r for r in self.deliveries if (r["subscriber_id"], r["campaign_id"]) in pairs],
-                     [a for a in self.advances if a["id"] in keep],
-                     [f for f in self.follow_ups if f[0] in keep],
-                     [p for p in self.planned if p[0].enrolment_id in keep])
+                         [a for a in self.advances if a["id"] in keep],
+                         [f for f in self.follow_ups if f[0] in keep],
+                         [p for p in self.planned if p[0].enrolment_id in keep])
 
 
 def claims_to_open(ahead: int, batches: int, opening: int, max_batches: int | None) -> int:
@@ -207,8 +207,6 @@ class Outcome:
         assert result.message.delivery_id is not None
         return cls(result.message.delivery_id, result.ok, None if result.ok else result.fault,
                    result.error, result.provider_message_id, result.message.message_id)
-
-
 
 
 def advance(enrolment_id: int, position: int, due: datetime | None,

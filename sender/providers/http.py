@@ -239,21 +239,14 @@ def check_message(m: OutgoingMessage) -> None:
         _check_header(name, value)
 
 
-_REPLY_TO = ("Reply-To",)
-_REPLY_TO_LOWER = frozenset({"reply-to"})
-
-
-def custom_headers(m: OutgoingMessage, *, without: Iterable[str] = _REPLY_TO) -> dict[str, str]:
+def custom_headers(m: OutgoingMessage, *, without: Iterable[str] = ("Reply-To",)) -> dict[str, str]:
     """Our headers for a provider's custom-header field: Message-ID included (so a retried
     delivery is recognisable), minus those the API takes as fields of their own."""
-    skip = _REPLY_TO_LOWER if without is _REPLY_TO else {name.lower() for name in without}
-    headers = {"Message-ID": m.message_id, **m.headers}
-    return {k: v for k, v in headers.items() if k.lower() not in skip}
+    skip = {name.lower() for name in without}
+    return {k: v for k, v in {"Message-ID": m.message_id, **m.headers}.items() if k.lower() not in skip}
 
 
 def reply_to(m: OutgoingMessage) -> str | None:
-    if (address := m.headers.get("Reply-To")) is not None:  # as `compose` writes it
-        return address
     return next((v for k, v in m.headers.items() if k.lower() == "reply-to"), None)
 
 
