@@ -7,10 +7,11 @@ and moves each enrolment on to its next lesson; only after that commit does it
 hand the batch to the provider, then records each result. A crash between the two leaves rows
 in 'sending': once older than a batch in flight can be, their outcome is unknown
 (`sender.store.reports.unknown_outcome`) and `drip status` and the console list
-them; they are never resent blindly. While one batch is with the provider the
-next is claimed (on PostgreSQL, the next two), and a claim commits only once the
-batch before it has its results stored (see `Engine.tick`), so there is never
-more than one such batch.
+them; they are never resent blindly. A batch (`batch_size`) is claimed in as many
+claims as the provider runs requests at once (`claims_in_flight`: Postmark's 1,000 as
+two of 500); while they are with the provider the next is claimed (on PostgreSQL, the
+next two), and a claim commits only once the claims a batch before it have their results
+stored (see `Engine.tick`), so there is never more than one batch of them.
 
 Which lesson is next is worked out from the lesson files and the lessons a
 subscriber already received (by key), so adding, editing or removing lessons
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
@@ -51,7 +53,7 @@ from sender.engine_plan import (
 from sender.messages import compose, message_id
 from sender.outcomes import Fault, next_try, pause_reason, render_fault
 from sender.providers import OutgoingMessage, Provider, SendResult
-from sender.providers.pace import claim_size
+from sender.providers.pace import claims_in_flight, default_batch_size
 from sender.render import OPTIONAL_FIELDS, Renderer, RenderError
 from sender.schedule import Clock, Timing, due_after, in_window, next_send_time
 from sender.settings import Settings
@@ -84,6 +86,7 @@ class Engine:
         self._campaigns: dict[int, Campaign] = {}
         self.signing_key = settings.signing_key or store.signing_key()
         self._failed_batches = 0
+        self._streak_lock = threading.Lock()
         self.hold_claim_seconds = HOLD_CLAIM_SECONDS
         self._field_names: set[str] | None = None  # read once a tick, only when a field is missing
         self.stopping = threading.Event()  # set by `stop`: claim nothing more
@@ -91,7 +94,8 @@ class Engine:
     @property
     def batch_size(self) -> int:  # the setting when set, else what fills the provider's requests
         default = self.settings.sources.get("batch_size", "default") == "default"
-        return claim_size(self.provider, self.settings.batch_size) if default else self.settings.batch_size
+        return (default_batch_size(self.provider, self.settings.batch_size) if default
+                else self.settings.batch_size)
 
     def due_now(self, limit: int = 10_000) -> tuple[list[tuple[str, str, str]], int]:
         """What a tick would send now, writing nothing: (subscriber email, campaign, lesson)
@@ -176,23 +180,27 @@ class Engine:
     def tick(self, max_batches: int | None = None) -> TickReport:
         """Send everything due now, batch by batch.
 
-        A batch is handed over on a second thread while the next ones are claimed and
-        rendered (rendering sends nothing, so it may come before the claim commits), so that
-        the database, the provider and Python work at once. A claim commits only after the
-        batch before it has its outcomes stored, so a crash still leaves at most one batch
-        whose outcome is unknown; the two touch different rows (a claimed enrolment is not due
-        again before its window has closed or its retry pause has passed).
+        A batch is claimed in `claims_in_flight` claims, one per request the provider runs at
+        once. Each claim is handed over on a sending thread of its own while the next ones are
+        claimed and rendered (rendering sends nothing, so it may come before the claim commits),
+        so that the database, the provider and Python work at once, and the provider still has
+        a request under way while a claim's outcomes are stored and the next claim written. A
+        claim commits only after the claim that many before it has its outcomes stored, so a
+        crash still leaves at most one batch whose outcome is unknown; they touch different rows
+        (a claimed enrolment is not due again before its window has closed or its retry pause
+        has passed).
         On PostgreSQL `CLAIMS_AHEAD` claims are made at once, each on its own connection and
         thread (SKIP LOCKED keeps them apart), so that the server works on one while Python
-        works on another; they commit in the order they are ready, and the sending thread also
-        stores each batch's outcomes. SQLite has a single writer, this thread: there one claim
-        is made at a time, the sending thread only hands the batch over, and its outcomes are
-        stored in the next claim's transaction. A claim writes nothing until it commits (see
-        `_open_claim`): on SQLite, where web requests that write wait for the same lock, it
-        is held for a few writes, not while rendering or waiting for the batch before.
-        A batch that suppresses addresses or pauses campaigns makes every open claim roll
-        back, and claiming start again after that is done, so that nobody just suppressed is
-        claimed; so does one still being sent after `hold_claim_seconds`, so that a provider
+        works on another; they commit in the order they are ready, and the sending threads also
+        store each claim's outcomes. SQLite has a single writer, this thread: there one claim
+        is made at a time, the sending threads only hand claims over, and their outcomes are
+        stored in the transaction of the claim that waited for them. A claim writes nothing
+        until it commits (see `_open_claim`): on SQLite, where web requests that write wait for
+        the same lock, it is held for a few writes, not while rendering or waiting for the
+        claim before.
+        A claim's outcome that suppresses addresses or pauses campaigns makes every open claim
+        roll back, and claiming start again after that is done, so that nobody just suppressed
+        is claimed; so does one still being sent after `hold_claim_seconds`, so that a provider
         retrying through an outage does not keep the next batches' subscribers locked (an
         unsubscribe would wait for it)."""
         with fewer_collections():
@@ -209,7 +217,9 @@ class Engine:
         send_due_newsletters(self, report, max_batches)
         postgres = self.store.dialect == "postgresql"
         ahead = CLAIMS_AHEAD if postgres else 1
-        sending = ThreadPoolExecutor(1, thread_name_prefix="drip-send")
+        flight = claims_in_flight(self.provider, self.batch_size)
+        size = -(-self.batch_size // flight)  # a claim's share of the batch
+        sending = ThreadPoolExecutor(flight, thread_name_prefix="drip-send")
         claiming = ThreadPoolExecutor(ahead, thread_name_prefix="drip-claim") if ahead > 1 else None
         apart = self._send_apart if postgres else self._post_apart
         # A connection per open claim, kept for the whole tick (each checkout pings). One claim
@@ -217,14 +227,14 @@ class Engine:
         conns: list[Any] = []
         free: list[Any] = []
         opening: list[Future[OpenClaim]] = []  # claims being made, oldest first
-        in_flight: Future[SentApart | Posted] | None = None  # being sent while the next are claimed
+        in_flight: deque[Future[SentApart | Posted]] = deque()  # being sent while the next are claimed
         batches = 0
         due_left = True  # until a claim finds nothing
         try:
             while not report.stopped and not self.stopping.is_set():
                 if due_left and not self.stopping.is_set():
                     for _ in range(claims_to_open(ahead, batches, len(opening), max_batches)):
-                        opening.append(self._start_claim(conns, free, claiming))
+                        opening.append(self._start_claim(conns, free, claiming, size))
                 if not opening:
                     break
                 wait(opening, return_when=FIRST_COMPLETED)
@@ -240,18 +250,17 @@ class Engine:
                     free.append(claim.conn)
                     due_left = False
                     continue
+                before = in_flight.popleft() if len(in_flight) == flight else None
                 try:
-                    self._commit(claim, in_flight, report)
+                    self._commit(claim, before, report)
                 except ClaimAgain as again:  # suppress / pause, then claim afresh
-                    in_flight = None
                     opening, due_left = self._start_over(again, [ready, *opening], free, report), True
                     continue
                 free.append(claim.conn)
-                in_flight = None  # settled by the commit
                 batches += 1
                 report.add(claim.counts)
                 if claim.claimed:
-                    in_flight = sending.submit(apart, claim.claimed, claim.rendered)
+                    in_flight.append(sending.submit(apart, claim.claimed, claim.rendered))
         finally:
             for open_claim in opening:
                 roll_back(open_claim, free)
@@ -259,22 +268,22 @@ class Engine:
                 claiming.shutdown()
             for conn in conns:
                 conn.close()
-            if in_flight is not None:
-                self._settle(in_flight, report)
+            while in_flight:
+                self._settle(in_flight.popleft(), report)
             sending.shutdown()
         return report
 
-    def _open_claim(self, conn: Any) -> OpenClaim:
-        """Read and render one batch in a transaction on `conn`, left open for `_commit`: what
-        is due is read (on PostgreSQL, locked) and planned, and its emails rendered, but nothing
-        is written until `_commit`. So on SQLite the one write lock, which every web request
-        that writes waits for, is held for the writes alone: never while rendering, nor while
-        waiting for the batch before."""
+    def _open_claim(self, conn: Any, size: int) -> OpenClaim:
+        """Read and render a claim of up to `size` deliveries in a transaction on `conn`, left
+        open for `_commit`: what is due is read (on PostgreSQL, locked) and planned, and its
+        emails rendered, but nothing is written until `_commit`. So on SQLite the one write
+        lock, which every web request that writes waits for, is held for the writes alone:
+        never while rendering, nor while waiting for the claim before."""
         now = self.clock()
         counts = TickReport()  # added to the tick's report once the claim commits
         tx = conn.begin()
         try:
-            claimable = self.store.claim_due(conn, now, self.batch_size)
+            claimable = self.store.claim_due(conn, now, size)
             if not claimable:
                 return OpenClaim(conn, tx, None, [], Rendered(now), counts)
             plan = self._plan(conn, claimable, now, counts)
@@ -290,7 +299,7 @@ class Engine:
 
     def _commit(self, claim: OpenClaim, in_flight: Future[SentApart | Posted] | None,
                 report: TickReport) -> None:
-        """Commit `claim` once the batch `in_flight` is stored (see `tick`); raises
+        """Commit `claim` once the claim `in_flight` is stored (see `tick`); raises
         ClaimAgain for what must come first, with the claim still open."""
         if in_flight is not None:
             try:  # raises what sending raised: the claim rolls back
@@ -303,15 +312,16 @@ class Engine:
             self._write_claim(claim)
         claim.tx.commit()
 
-    def _start_claim(self, conns: list[Any], free: list[Any], claiming: ThreadPoolExecutor | None
-                     ) -> Future[OpenClaim]:
-        """Open a claim on a free connection (a new one if none is free): on the claiming
-        threads if there are any, else here and now."""
+    def _start_claim(self, conns: list[Any], free: list[Any], claiming: ThreadPoolExecutor | None,
+                     size: int) -> Future[OpenClaim]:
+        """Open a claim of up to `size` on a free connection (a new one if none is free): on
+        the claiming threads if there are any, else here and now."""
         if not free:
             conns.append(self.store.engine.connect())
             free.append(conns[-1])
         conn = free.pop()
-        return claiming.submit(self._open_claim, conn) if claiming else done_now(self._open_claim, conn)
+        return (claiming.submit(self._open_claim, conn, size) if claiming
+                else done_now(self._open_claim, conn, size))
 
     def _start_over(self, again: ClaimAgain, claims: list[Future[OpenClaim]], free: list[Any],
                     report: TickReport) -> list[Future[OpenClaim]]:
@@ -544,14 +554,16 @@ class Engine:
         PAUSE_AFTER_FAILED_BATCHES times in a row (slug: (reason, when to try again))."""
         # A provider that answers nothing readable is as good as down: unknown counts too.
         transient = [o for o in outcomes if o.fault in (Fault.TEMPORARY, Fault.UNKNOWN)]
-        self._failed_batches = self._failed_batches + 1 if outcomes and len(transient) == len(outcomes) else 0
-        if self._failed_batches < PAUSE_AFTER_FAILED_BATCHES:
-            return {}
+        with self._streak_lock:  # on PostgreSQL, each sending thread stores its claim's outcomes
+            failed_whole = bool(outcomes) and len(transient) == len(outcomes)
+            self._failed_batches = self._failed_batches + 1 if failed_whole else 0
+            if self._failed_batches < PAUSE_AFTER_FAILED_BATCHES:
+                return {}
+            failed, self._failed_batches = self._failed_batches, 0
         retry_at = now + timedelta(seconds=self.settings.provider_rest_seconds)
-        reason = (f"provider {self.provider.name} failed {self._failed_batches} batches in a row: "
+        reason = (f"provider {self.provider.name} failed {failed} batches in a row: "
                   f"{transient[-1].error}; trying again at {retry_at:%Y-%m-%d %H:%M} UTC")
         report.stopped = True
-        self._failed_batches = 0
         return {i["campaign"].slug: (reason, retry_at) for i in claimed}
 
     def _retry(self, item: dict[str, Any], fault: Fault, now: datetime) -> dict[str, Any]:

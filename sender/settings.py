@@ -33,8 +33,9 @@ class SettingsError(DripError):
 
 # -- value checks: each raises ValueError saying what is allowed -------------------------------
 
-# A batch is claimed in one transaction and held in memory while it is rendered and sent, and a
-# crash leaves at most one batch with an unknown outcome. Providers take at most 1,000 messages
+# A batch is claimed in one transaction (or one per request the provider runs at once) and held
+# in memory while it is rendered and sent, and a crash leaves at most one batch with an unknown
+# outcome. Providers take at most 1,000 messages
 # a call (SendGrid, Mailgun), so more than ten calls' worth per batch gains no speed, only risk.
 MAX_BATCH_SIZE = 10_000
 
@@ -152,8 +153,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("default_delay_days", int, 2,
             "Days between lessons when a lesson does not say.", check=_whole_number(0)),
     Setting("batch_size", int, 500,
-            f"Deliveries claimed and sent per batch in a tick (1 to {MAX_BATCH_SIZE:,}). Left unset: 500, "
-            "or enough to fill the provider's concurrent requests (Postmark: 500 × 2), at most 1,000.",
+            f"Deliveries a tick has with the provider at once (1 to {MAX_BATCH_SIZE:,}), claimed in one "
+            "claim per request the provider runs at once. Left unset: 500, or enough to fill those "
+            "requests (Postmark: 500 × 2), at most 1,000.",
             check=_whole_number(1, MAX_BATCH_SIZE)),
     # More than a day between ticks would sleep through whole send windows.
     Setting("tick_seconds", int, 60, "How often `drip serve` wakes up to send what is due (1 to 86,400).",

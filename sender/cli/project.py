@@ -75,7 +75,12 @@ def settings_cmd(as_json: JsonFlag = False) -> None:
         if row["name"] == "provider":  # the pace it sends at, which users otherwise never see
             try:
                 from sender.providers import get_provider
-                from sender.providers.pace import claim_size, limits_line, sending_limits
+                from sender.providers.pace import (
+                    claims_in_flight,
+                    default_batch_size,
+                    limits_line,
+                    sending_limits,
+                )
 
                 provider = get_provider(s.provider, project_dir=Path(s.project_dir))
                 limits = sending_limits(provider)
@@ -84,8 +89,11 @@ def settings_cmd(as_json: JsonFlag = False) -> None:
             else:
                 if limits:
                     cell.append("\n" + limits_line(limits))
-                    if s.sources["batch_size"] == "default":  # the claim that fills those requests
-                        cell.append(f"; {claim_size(provider, s.batch_size):,} deliveries claimed a batch")
+                    batch = default_batch_size(provider, s.batch_size) \
+                        if s.sources["batch_size"] == "default" else s.batch_size
+                    if (n := claims_in_flight(provider, batch)) > 1:  # how it fills those requests
+                        cell.append(f"; a batch of {batch:,} goes as {n} claims of {-(-batch // n):,} "
+                                    "at once")
         table.add_row(row["name"], cell, row["source"])
     console().print(table)
 

@@ -48,15 +48,26 @@ def limits_line(limits: dict[str, Any]) -> str:
     return f"sends {', '.join(pace)}, {at_once} (concurrency, {src('concurrency')})"
 
 
-FILLING_MOST = 1_000  # a claim's emails are all rendered and held at once: keep that bounded
+FILLING_MOST = 1_000  # a batch's emails are all rendered and held at once: keep that bounded
 
 
-def claim_size(provider: Any, least: int) -> int:
-    """How many deliveries a tick claims at once when `batch_size` is left at its default:
-    enough to keep busy every request the provider allows at once (its batch × concurrency:
-    Postmark's 500 × 2), so that a batch API's concurrency is used; never fewer than `least`
-    (the setting's default), never more than FILLING_MOST."""
+def default_batch_size(provider: Any, least: int) -> int:
+    """`batch_size` (the deliveries a tick has with the provider at once) when the setting is
+    left at its default: enough to keep busy every request the provider allows at once (its
+    batch × concurrency: Postmark's 500 × 2); never fewer than `least` (the setting's default),
+    never more than FILLING_MOST."""
     limits = sending_limits(provider)
     if not limits:
         return least
     return max(least, min(FILLING_MOST, limits["batch"] * limits["concurrency"]))
+
+
+def claims_in_flight(provider: Any, batch_size: int) -> int:
+    """Into how many claims a tick splits a batch: one per request the provider runs at once,
+    as far as the batch fills them (Postmark's 1,000: two claims of 500), so that while one
+    claim's outcomes are stored and the next claim is written, the provider is still busy with
+    the other's request. The claims with the provider are never more than one batch in all."""
+    limits = sending_limits(provider)
+    if not limits:
+        return 1
+    return max(1, min(limits["concurrency"], batch_size // limits["batch"]))
