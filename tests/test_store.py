@@ -140,3 +140,37 @@ def test_batch_statements_are_planned_generically_only_inside_the_claim(pg_url: 
             assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_generic_plan"
         assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "auto"
     store.close()
+
+
+def test_a_claim_reads_its_subscribers_as_the_column_types_do(db_url: str) -> None:
+    """On SQLite a claim reads its rows as one JSON value (see `Store._sqlite_claim_query`):
+    what it hands over must be what the typed query gives, fields, names and zones included."""
+    from sender.store.schema import campaigns, enrolments, subscribers
+
+    store = Store(db_url)
+    odd = [
+        ("anna@bücher.example", "Anna Ærø", "Pacific/Auckland",
+         {"city": "Zürich", "n": 3, "x": [1, {"y": None}]},
+         datetime(2026, 3, 1, 11, 59, 59, 999999, tzinfo=UTC)),
+        ("b@example.com", "", None, {}, datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        ("c@example.com", 'Quote "Me"', "UTC", {"big": 2**53, "f": 1.5, "s": "a\nb\u2028"},
+         datetime(2025, 12, 31, 23, 0, 0, 123, tzinfo=UTC)),
+    ]
+    with store.begin() as conn:
+        cid = conn.execute(campaigns.insert().values(slug="c", title="C", created_at=NOW)
+                           ).inserted_primary_key[0]
+        for i, (email, name, zone, fields, due) in enumerate(odd, 1):
+            conn.execute(subscribers.insert().values(
+                id=i, email=email, name=name, timezone=zone, fields=fields, tags=[], status="active",
+                created_at=NOW, updated_at=NOW))
+            conn.execute(enrolments.insert().values(subscriber_id=i, campaign_id=cid, status="active",
+                                                    next_position=i, enrolled_at=NOW, next_due_at=due))
+    with store.engine.connect() as conn, conn.begin():
+        typed = conn.execute(store._claim_query, {"now": NOW, "limit": 10}).all()
+        claimed = store.claim_due(conn, NOW, 10)
+    assert [(d.enrolment_id, d.subscriber_id, d.campaign_id, d.next_position, d.next_due_at,
+             d.subscriber.email, d.subscriber.name, d.subscriber.timezone, d.subscriber.fields,
+             d.subscriber.status) for d in claimed] == [tuple(row) for row in typed]
+    assert [d.next_due_at for d in claimed] == sorted(o[4] for o in odd)  # oldest due first, aware
+    assert all(d.next_due_at.tzinfo is UTC for d in claimed)
+    store.close()
