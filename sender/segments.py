@@ -10,8 +10,9 @@ a parenthesis or a quote) is one tag, spaces and all: every segment stored befor
 expressions existed ("rock and roll" included) means what it meant.
 
 `parse` reads a text (raising `SegmentError`, one line naming the position);
-`condition` turns it into a SQLAlchemy condition on `subscribers.tags`: EXISTS over
-json_each on SQLite, JSONB containment (`@>`) on PostgreSQL, which a GIN index serves.
+`condition` turns it into a SQLAlchemy condition on the subscriber's tags: on SQLite, the
+subscriber's id among the tag's in `subscriber_tags` (kept from `subscribers.tags` by triggers,
+migration 0011); on PostgreSQL, JSONB containment (`@>`), which a GIN index serves.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from sender.errors import DripError
-from sender.store.schema import subscribers
+from sender.store.schema import subscriber_tags, subscribers
 
 MAX_LENGTH = 100  # newsletters.segment is a VARCHAR(100)
 KEYWORDS = ("AND", "OR", "NOT")
@@ -165,15 +166,13 @@ def _has(dialect: str, names: list[str]) -> Any:
     """Condition: the subscriber carries every one of these tags."""
     if dialect == "postgresql":
         return sa.cast(subscribers.c.tags, postgresql.JSONB).contains(names)
-    found = []
-    for name in names:
-        values = sa.func.json_each(subscribers.c.tags).table_valued("value")
-        found.append(sa.exists().select_from(values).where(values.c.value == name))
-    return sa.and_(*found)
+    # one range of the tag table's key each: the tag's subscribers, not every subscriber's json
+    return sa.and_(*(subscribers.c.id.in_(sa.select(subscriber_tags.c.subscriber_id)
+                                          .where(subscriber_tags.c.tag == name)) for name in names))
 
 
 def condition(expr: Expr, dialect: str) -> Any:  # a boolean SQL expression
-    """`expr` as a condition on `subscribers.tags` (tags is NOT NULL, so NOT is plain NOT)."""
+    """`expr` as a condition on a subscriber's tags (tags is NOT NULL, so NOT is plain NOT)."""
     if isinstance(expr, Tag):
         return _has(dialect, [expr.name])
     if isinstance(expr, Not):

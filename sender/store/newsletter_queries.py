@@ -91,9 +91,10 @@ class NewsletterQueries(StoreBase):
             if self.dialect == "postgresql":
                 query = sa.text("SELECT DISTINCT jsonb_array_elements_text(CAST(tags AS jsonb)) "
                                 "FROM subscribers WHERE status = 'active'")
-            else:
-                query = sa.text("SELECT DISTINCT j.value FROM subscribers, json_each(subscribers.tags) AS j "
-                                "WHERE subscribers.status = 'active'")
+            else:  # each tag of the tag table's key (migration 0011) that an active subscriber has
+                query = sa.text("SELECT t.tag FROM (SELECT DISTINCT tag FROM subscriber_tags) AS t "
+                                "WHERE EXISTS (SELECT 1 FROM subscriber_tags AS st JOIN subscribers AS s "
+                                "ON s.id = st.subscriber_id WHERE st.tag = t.tag AND s.status = 'active')")
             return sorted(str(t) for t in conn.execute(query).scalars())
 
     def issue_delivery_count(self, campaign_id: int, key: str) -> int:
