@@ -29,10 +29,11 @@ from email_validator import EmailNotValidError, validate_email
 from sender.errors import DripError
 from sender.schedule import zone
 from sender.store import Store
+from sender.store.schema import SUBSCRIBER_STATUSES
 
 KNOWN_COLUMNS = {"email", "name", "timezone", "tags"}  # the console's --map inputs
 MAP_FIELDS = (*sorted(KNOWN_COLUMNS), "first_name", "last_name")
-STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
+STATUSES = SUBSCRIBER_STATUSES  # the column's, said once in the schema
 
 # Header names each field is found under without --map, compared by `_key` (case, spaces and
 # punctuation ignored: "E-mail Address" is "emailaddress"). The first alias present wins.

@@ -4,16 +4,18 @@ tag from its key instead of every subscriber's json."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from sender.segments import segment_condition
+from sender.segments import Expr, Not, Or, Tag, condition, count_active, parse, segment_condition
 from sender.store import MIGRATIONS, Store
-from sender.store.schema import subscribers
+from sender.store.schema import campaigns, enrolments, subscribers
 from sender.subscribers import add_subscriber
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -77,4 +79,48 @@ def test_the_migration_fills_the_table_from_the_tags_already_there(tmp_path: Pat
     with store.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(subscribers)
                             .where(segment_condition('"early bird" AND NOT churned', "sqlite"))).scalar() == 1
+    store.close()
+
+
+def matches(expr: Expr, tags: set[str]) -> bool:
+    if isinstance(expr, Tag):
+        return expr.name in tags
+    if isinstance(expr, Not):
+        return not matches(expr.term, tags)
+    if isinstance(expr, Or):
+        return any(matches(t, tags) for t in expr.terms)
+    return all(matches(t, tags) for t in expr.terms)
+
+
+@pytest.mark.parametrize("text", [
+    "vip", "vip AND blog", "vip OR blog", "(vip OR blog) AND NOT webinar", "NOT vip", "NOT (vip OR blog)",
+    "vip OR NOT blog", "NOT vip AND NOT blog", "(vip AND NOT blog) OR (webinar AND podcast)", "nobody",
+])
+def test_counts_on_the_tag_sets_agree_with_each_subscribers_tags(sqlite_url: str, text: str) -> None:
+    """The count staff see (`count_active`: sets, the inactive taken out) and the condition a
+    send claims with (`condition`) pick exactly whom the expression names, among the active."""
+    rnd = random.Random(7)
+    store = Store(sqlite_url)
+    people = [(f"p{i}@example.com", set(rnd.sample(["vip", "blog", "webinar", "podcast"], rnd.randint(0, 3))),
+               rnd.choice(["active", "active", "active", "unsubscribed", "pending", "bounced"]))
+              for i in range(120)]
+    with store.begin() as conn:
+        conn.execute(subscribers.insert(), [
+            {"id": i, "email": email, "name": "", "fields": {}, "tags": sorted(tags), "status": status,
+             "created_at": NOW, "updated_at": NOW} for i, (email, tags, status) in enumerate(people, 1)])
+        cid = conn.execute(campaigns.insert().values(slug="c", title="C", created_at=NOW)
+                           ).inserted_primary_key[0]
+        conn.execute(enrolments.insert(), [{"subscriber_id": i, "campaign_id": cid, "status": "active",
+                                            "next_position": 1, "enrolled_at": NOW} for i in range(1, 61)])
+    expr = parse(text)
+    expected = {i for i, (_, tags, status) in enumerate(people, 1)
+                if status == "active" and matches(expr, tags)}
+    with store.engine.connect() as conn:
+        counted = conn.execute(count_active(expr)).scalar()
+        counted_besides = conn.execute(count_active(expr, not_enrolled_in=cid)).scalar()
+        claimed = set(conn.execute(sa.select(subscribers.c.id).where(
+            subscribers.c.status == "active", condition(expr, "sqlite"))).scalars())
+    assert claimed == expected
+    assert counted == len(expected)
+    assert counted_besides == len({i for i in expected if i > 60})  # 1 to 60 are enrolled
     store.close()

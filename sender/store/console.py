@@ -137,8 +137,11 @@ def audience_size(store: Store, segment: str | None) -> int:
 def enrolment_reach(store: Store, campaign_id: int | None, segment: str | None) -> int:
     """How many Start would enrol (and mail lesson 1): the active subscribers (of a segment)
     not yet enrolled in the campaign; all of them while the campaign has no row."""
-    from sender.segments import segment_condition
+    from sender.segments import count_active, parse, segment_condition
 
+    if segment and store.dialect == "sqlite":  # on the tag sets (see `segments.count_active`)
+        with store.engine.connect() as conn:
+            return int(conn.execute(count_active(parse(segment), campaign_id)).scalar() or 0)
     conditions = [subscribers.c.status == "active"]
     if segment:
         conditions.append(segment_condition(segment, store.dialect))

@@ -80,6 +80,8 @@ class NewsletterQueries(StoreBase):
     def segment_size(self, segment: str | None) -> int:
         """How many subscribers a newsletter to `segment` (None: everyone) would reach now."""
         with self.engine.connect() as conn:
+            if segment and self.dialect == "sqlite":  # on the tag sets (see `segments.count_active`)
+                return int(conn.execute(segments.count_active(segments.parse(segment))).scalar() or 0)
             # count the active subscribers of a segment
             return int(conn.execute(sa.select(sa.func.count()).select_from(subscribers)
                                     .where(*self._segment(segment))).scalar() or 0)
