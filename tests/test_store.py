@@ -177,3 +177,33 @@ def test_a_claim_reads_its_subscribers_as_the_column_types_do(db_url: str) -> No
     assert [d.next_due_at for d in claimed] == sorted(o[4] for o in odd)  # oldest due first, aware
     assert all(d.next_due_at.tzinfo is UTC for d in claimed)
     store.close()
+
+
+def test_a_claim_reads_due_enrolments_in_order_whatever_the_statistics(sqlite_url: str) -> None:
+    """With enrolments analyzed and subscribers not (as PRAGMA optimize can leave them after a
+    big import), SQLite planned the claim from the subscribers' status index and sorted every
+    due enrolment, for each claim: a send of 100,000 slowed to a third."""
+    from sender.store.schema import campaigns, enrolments, subscribers
+
+    store = Store(sqlite_url)
+    with store.begin() as conn:
+        cid = conn.execute(campaigns.insert().values(slug="c", title="C", created_at=NOW)
+                           ).inserted_primary_key[0]
+        conn.execute(subscribers.insert(), [
+            {"id": i, "email": f"p{i}@example.com", "fields": {}, "tags": [], "status": "active",
+             "created_at": NOW, "updated_at": NOW} for i in range(1, 2001)])
+        conn.execute(enrolments.insert(), [
+            {"subscriber_id": i, "campaign_id": cid, "status": "active", "next_position": 1,
+             "enrolled_at": NOW, "next_due_at": NOW} for i in range(1, 2001)])
+        conn.exec_driver_sql("ANALYZE enrolments")
+    with store.engine.connect() as conn:
+        for query in (store._claim_query, store._sqlite_claim_query):
+            compiled = query.compile(dialect=store.engine.dialect)
+            values = compiled.construct_params({"now": NOW, "limit": 500})
+            args = tuple(f"{v:%Y-%m-%d %H:%M:%S.%f}" if isinstance(v, datetime) else v
+                         for v in (values[k] for k in compiled.positiontup or []))
+            plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", args).all()]
+            assert plan[0 if query is store._claim_query else 1].startswith(
+                "SEARCH enrolments USING INDEX ix_enrolments_due"), plan
+            assert not any("TEMP B-TREE" in step for step in plan), plan
+    store.close()

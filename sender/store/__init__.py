@@ -366,7 +366,12 @@ class Store(SubscriberQueries, NewsletterQueries, ReportQueries):
                 enrolments.c.status == "active",
                 enrolments.c.next_due_at <= sa.bindparam("now", type_=enrolments.c.next_due_at.type),
                 campaigns.c.status == "active",
-                subscribers.c.status == "active",
+                # SQLite: not by the status index, whatever the statistics say. With enrolments
+                # analyzed and subscribers not (PRAGMA optimize analyzes what a connection
+                # used), it read every active subscriber and sorted all that were due, for
+                # each claim (40 ms a claim at 50,000 due, not 2): due enrolments in their
+                # index's order up to the limit, each subscriber by id, is the plan.
+                (subscribers.c.status + "" if self.dialect == "sqlite" else subscribers.c.status) == "active",
             )
             .order_by(enrolments.c.next_due_at)
             .limit(sa.bindparam("limit", type_=sa.Integer))
