@@ -10,10 +10,10 @@ a parenthesis or a quote) is one tag, spaces and all: every segment stored befor
 expressions existed ("rock and roll" included) means what it meant.
 
 `parse` reads a text (raising `SegmentError`, one line naming the position);
-`condition` turns it into a SQLAlchemy condition on the subscriber's tags: on SQLite, the
-subscriber among the set `members` makes of `subscriber_tags` (kept from `subscribers.tags` by
-triggers, migration 0011), which `count_active` also counts; on PostgreSQL, JSONB containment
-(`@>`), which a GIN index serves.
+`condition` turns it into a SQLAlchemy condition on the subscriber's tags: on SQLite, probes
+of `subscriber_tags` (kept from `subscribers.tags` by triggers, migration 0011), whose sets
+`count_active` counts (`members`); on PostgreSQL, JSONB containment (`@>`), which a GIN index
+serves.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from sender.errors import DripError
-from sender.store.schema import SUBSCRIBER_STATUSES, subscribers
+from sender.store.schema import SUBSCRIBER_STATUSES, subscriber_tags, subscribers
 
 NOT_ACTIVE = tuple(s for s in SUBSCRIBER_STATUSES if s != "active")
 MAX_LENGTH = 100  # newsletters.segment is a VARCHAR(100)
@@ -164,25 +164,30 @@ def parse(text: str) -> Expr:
     return _Parser(text, tokens).parse()
 
 
-def _has(names: list[str]) -> Any:
-    """PostgreSQL: the subscriber carries every one of these tags (one GIN probe)."""
-    return sa.cast(subscribers.c.tags, postgresql.JSONB).contains(names)
+def _has(dialect: str, names: list[str]) -> Any:
+    """Condition: the subscriber carries every one of these tags: one GIN probe on
+    PostgreSQL, one probe of the tag table's key a tag on SQLite."""
+    if dialect == "postgresql":
+        return sa.cast(subscribers.c.tags, postgresql.JSONB).contains(names)
+    return sa.and_(*(sa.exists().where(subscriber_tags.c.tag == name,
+                                       subscriber_tags.c.subscriber_id == subscribers.c.id)
+                     for name in names))
 
 
 def condition(expr: Expr, dialect: str) -> Any:  # a boolean SQL expression
-    """`expr` as a condition on a subscriber's tags (tags is NOT NULL, so NOT is plain NOT)."""
-    if dialect != "postgresql":
-        return subscribers.c.id.in_(members(expr))
+    """`expr` as a condition on a subscriber's tags (tags is NOT NULL, so NOT is plain NOT),
+    tested subscriber by subscriber: what a page or a claim of the first few needs (a count
+    of them all is `count_active`'s, on whole sets)."""
     if isinstance(expr, Tag):
-        return _has([expr.name])
+        return _has(dialect, [expr.name])
     if isinstance(expr, Not):
         return sa.not_(condition(expr.term, dialect))
     if isinstance(expr, Or):
         return sa.or_(*(condition(t, dialect) for t in expr.terms))
-    # AND: the plain tags in one containment (one index probe), the rest beside it
+    # AND: the plain tags in one containment (one index probe on PostgreSQL), the rest beside it
     tags = [t.name for t in expr.terms if isinstance(t, Tag)]
     rest = [condition(t, dialect) for t in expr.terms if not isinstance(t, Tag)]
-    return sa.and_(*([_has(tags)] if tags else []), *rest)
+    return sa.and_(*([_has(dialect, tags)] if tags else []), *rest)
 
 
 def members(expr: Expr) -> Any:  # a SELECT of subscriber_id

@@ -57,7 +57,7 @@ def test_a_segment_reads_its_tags_by_key(sqlite_url: str) -> None:
     with store.engine.connect() as conn:
         compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
         plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()]
-    assert sum("SEARCH subscriber_tags USING PRIMARY KEY (tag=?)" in step for step in plan) == 3, plan
+    assert sum("SEARCH subscriber_tags USING PRIMARY KEY (tag=?" in step for step in plan) == 3, plan
     assert not any("json_each" in step for step in plan), plan
     store.close()
 

@@ -57,10 +57,10 @@ subscribers = sa.Table(
     sa.Index("ix_subscribers_status", "status"),  # subscribers per status, counted in the index
 )
 
-# On SQLite only, a table `subscriber_tags` (tag, subscriber_id) holds each subscriber's tags,
-# one row a tag, kept from `subscribers.tags` by the triggers of migration 0011 (no code writes
-# it), for segments to read by tag (`sender.segments.members`). Not in `metadata`: PostgreSQL
-# has no such table (its tags have a GIN index instead).
+# On SQLite only: each subscriber's tags, one row a tag, kept from `subscribers.tags` by the
+# triggers of migration 0011 (no code writes it), for segments to read by tag. Not in
+# `metadata`: PostgreSQL has no such table (its tags have a GIN index instead).
+subscriber_tags = sa.table("subscriber_tags", sa.column("tag"), sa.column("subscriber_id"))
 
 campaigns = sa.Table(
     "campaigns", metadata,
