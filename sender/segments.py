@@ -12,8 +12,7 @@ expressions existed ("rock and roll" included) means what it meant.
 `parse` reads a text (raising `SegmentError`, one line naming the position);
 `condition` turns it into a SQLAlchemy condition on the subscriber's tags: on SQLite, probes
 of `subscriber_tags` (kept from `subscribers.tags` by triggers, migration 0011), whose sets
-`count_active` counts (`members`); on PostgreSQL, JSONB containment (`@>`), which a GIN index
-serves.
+`count_active` counts; on PostgreSQL, JSONB containment (`@>`), which a GIN index serves.
 """
 
 from __future__ import annotations
@@ -190,20 +189,13 @@ def condition(expr: Expr, dialect: str) -> Any:  # a boolean SQL expression
     return sa.and_(*([_has(dialect, tags)] if tags else []), *rest)
 
 
-def members(expr: Expr) -> Any:  # a SELECT of subscriber_id
-    """SQLite: the ids of the subscribers (of any status) whose tags match `expr`, as set
-    operations on `subscriber_tags` (each tag one range of its key): a tag's rows, UNION for
-    OR, INTERSECT for AND, EXCEPT for AND NOT, and every subscriber EXCEPT for a NOT alone.
-    Sets, not a test of each subscriber: at a million subscribers, reading every one to test
-    its tags is the cost."""
-    tags: list[str] = []
-    return _select(_chain(expr, tags), tags)
-
-
 def count_active(expr: Expr, not_enrolled_in: int | None = None) -> Any:
     """SQLite: how many active subscribers match `expr` (and are not enrolled in the campaign
-    `not_enrolled_in`), counted on the sets of `members` with those who are not active taken
-    out, so that no subscriber is read for its status (few are not active)."""
+    `not_enrolled_in`), counted on sets of ids made from `subscriber_tags` (each tag one range
+    of its key): a tag's rows, UNION for OR, INTERSECT for AND, EXCEPT for AND NOT, and every
+    subscriber EXCEPT for a NOT alone, then those who are not active taken out (few are), so
+    that no subscriber is read for its tags or its status: at a million subscribers, testing
+    each one was the cost."""
     tags: list[str] = []
     statuses = ", ".join(f"'{s}'" for s in NOT_ACTIVE)  # constants, not input
     sql = f"{_chain(expr, tags)} EXCEPT SELECT id FROM subscribers WHERE status IN ({statuses})"

@@ -342,8 +342,8 @@ class Store(SubscriberQueries, NewsletterQueries, ReportQueries):
     @functools.cached_property
     def _sqlite_claim_query(self) -> sa.Select[Any]:
         """`_claim_query` as one JSON array of its rows. SQLite hands a result over row by row,
-        letting go of Python's lock for each, and every row then waited for the sending threads
-        to let go of it in turn: three quarters of the claim's time (one value: one wait)."""
+        letting go of Python's lock for each, and a row could then wait for the sending threads
+        to let go of it in turn (one value: one wait; a claim of 500 went from 21 to 13 ms)."""
         rows = self._claim_query.subquery()
         values = [sa.func.json(c) if c.name == "fields" else c for c in rows.c]
         return sa.select(sa.func.json_group_array(sa.func.json_array(*values)))
@@ -421,7 +421,7 @@ class Store(SubscriberQueries, NewsletterQueries, ReportQueries):
               AND deliveries.status NOT IN ({_WAITING_SQL})) AS d""")
 
     _SQLITE_RECEIVED = f"""
-        SELECT json_group_array(json_array(subscriber_id, campaign_id, lesson_key)) FROM deliveries
+        SELECT subscriber_id, campaign_id, lesson_key FROM deliveries
         WHERE subscriber_id IN (SELECT value FROM json_each(?))
           AND campaign_id IN (SELECT value FROM json_each(?)) AND status NOT IN ({_WAITING_SQL})"""
 
@@ -431,19 +431,17 @@ class Store(SubscriberQueries, NewsletterQueries, ReportQueries):
         ones waiting to be tried again (`WAITING`)."""
         if not pairs:
             return {}
-        rows: Sequence[Any]
+        out: dict[tuple[int, int], set[str]] = {}
         if self.dialect == "postgresql":
             # Joined to the batch's pairs, so each is an index lookup even when the planner's
             # statistics predate the first big send (an IN list was planned as a full scan).
             rows = conn.execute(self._PG_RECEIVED, {"s": _pg_array([s for s, _ in pairs]),
-                                                    "c": _pg_array([c for _, c in pairs])}).all()
+                                                    "c": _pg_array([c for _, c in pairs])})
         elif self.dialect == "sqlite":
             # lessons already delivered, being delivered, or given up on, for a batch; the ids
-            # as JSON parameters (no statement to expand and compile per batch), the rows as
-            # one JSON value (see `_sqlite_claim_query`)
-            rows = orjson.loads(conn.exec_driver_sql(self._SQLITE_RECEIVED, (
-                orjson.dumps(list({s for s, _ in pairs})),
-                orjson.dumps(list({c for _, c in pairs})))).scalar_one())
+            # as JSON parameters: no statement to expand and compile per batch
+            rows = conn.exec_driver_sql(self._SQLITE_RECEIVED, (
+                orjson.dumps(list({s for s, _ in pairs})), orjson.dumps(list({c for _, c in pairs}))))
         else:
             rows = conn.execute(
                 sa.select(deliveries.c.subscriber_id, deliveries.c.campaign_id, deliveries.c.lesson_key)
@@ -452,9 +450,8 @@ class Store(SubscriberQueries, NewsletterQueries, ReportQueries):
                     deliveries.c.campaign_id.in_({c for _, c in pairs}),
                     deliveries.c.status.notin_(WAITING),
                 )
-            ).all()
-        out: dict[tuple[int, int], set[str]] = {}
-        for sid, cid, key in rows:
+            )
+        for sid, cid, key in rows.fetchall():
             out.setdefault((sid, cid), set()).add(key)
         return out
 
