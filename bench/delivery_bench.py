@@ -23,8 +23,8 @@ What runs:
   - the batched path: the real `Engine.tick()` with the real `postmark://` provider pointed
     at the fake API (`endpoint=`, `rate=0`: no client-side throttle on loopback; default
     concurrency 2), batch_size `--batch-size` (default: left unset, as users leave it, which
-    for Postmark claims 500 × 2 at once so both requests are busy; each 500 is posted while
-    the rest still render),
+    for Postmark is 1,000, claimed as two claims of 500 so that one request is under way while
+    the other claim's outcomes are stored),
     timed from the first claim to the last recorded result, in a fresh process so its peak
     memory (the kernel's high-water RSS of that process, VmHWM) is its own; tracemalloc's
     peak is taken on a separate, smaller tick (10,000) because tracing slows Python down;

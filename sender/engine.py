@@ -53,7 +53,7 @@ from sender.engine_plan import (
 from sender.messages import compose, message_id
 from sender.outcomes import Fault, next_try, pause_reason, render_fault
 from sender.providers import OutgoingMessage, Provider, SendResult
-from sender.providers.pace import claims_in_flight, default_batch_size
+from sender.providers.pace import claim_split, default_batch_size
 from sender.render import OPTIONAL_FIELDS, Renderer, RenderError
 from sender.schedule import Clock, Timing, due_after, in_window, next_send_time
 from sender.settings import Settings
@@ -217,8 +217,7 @@ class Engine:
         send_due_newsletters(self, report, max_batches)
         postgres = self.store.dialect == "postgresql"
         ahead = CLAIMS_AHEAD if postgres else 1
-        flight = claims_in_flight(self.provider, self.batch_size)
-        size = -(-self.batch_size // flight)  # a claim's share of the batch
+        flight, size = claim_split(self.provider, self.batch_size)
         sending = ThreadPoolExecutor(flight, thread_name_prefix="drip-send")
         claiming = ThreadPoolExecutor(ahead, thread_name_prefix="drip-claim") if ahead > 1 else None
         apart = self._send_apart if postgres else self._post_apart

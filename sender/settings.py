@@ -35,8 +35,8 @@ class SettingsError(DripError):
 
 # A batch is claimed in one transaction (or one per request the provider runs at once) and held
 # in memory while it is rendered and sent, and a crash leaves at most one batch with an unknown
-# outcome. Providers take at most 1,000 messages
-# a call (SendGrid, Mailgun), so more than ten calls' worth per batch gains no speed, only risk.
+# outcome. Providers take at most 1,000 messages a call (SendGrid, Mailgun), so more than ten
+# calls' worth per batch gains no speed, only risk.
 MAX_BATCH_SIZE = 10_000
 
 

@@ -75,12 +75,7 @@ def settings_cmd(as_json: JsonFlag = False) -> None:
         if row["name"] == "provider":  # the pace it sends at, which users otherwise never see
             try:
                 from sender.providers import get_provider
-                from sender.providers.pace import (
-                    claims_in_flight,
-                    default_batch_size,
-                    limits_line,
-                    sending_limits,
-                )
+                from sender.providers.pace import claim_split, default_batch_size, limits_line, sending_limits
 
                 provider = get_provider(s.provider, project_dir=Path(s.project_dir))
                 limits = sending_limits(provider)
@@ -91,9 +86,9 @@ def settings_cmd(as_json: JsonFlag = False) -> None:
                     cell.append("\n" + limits_line(limits))
                     batch = default_batch_size(provider, s.batch_size) \
                         if s.sources["batch_size"] == "default" else s.batch_size
-                    if (n := claims_in_flight(provider, batch)) > 1:  # how it fills those requests
-                        cell.append(f"; a batch of {batch:,} goes as {n} claims of {-(-batch // n):,} "
-                                    "at once")
+                    claims, size = claim_split(provider, batch)
+                    if claims > 1:  # how it fills those requests
+                        cell.append(f"; a batch of {batch:,} goes as {claims} claims of {size:,} at once")
         table.add_row(row["name"], cell, row["source"])
     console().print(table)
 

@@ -71,3 +71,9 @@ def claims_in_flight(provider: Any, batch_size: int) -> int:
     if not limits:
         return 1
     return max(1, min(limits["concurrency"], batch_size // limits["batch"]))
+
+
+def claim_split(provider: Any, batch_size: int) -> tuple[int, int]:
+    """(claims a batch goes as, deliveries each claims at most): see `claims_in_flight`."""
+    claims = claims_in_flight(provider, batch_size)
+    return claims, -(-batch_size // claims)

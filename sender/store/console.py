@@ -137,21 +137,7 @@ def audience_size(store: Store, segment: str | None) -> int:
 def enrolment_reach(store: Store, campaign_id: int | None, segment: str | None) -> int:
     """How many Start would enrol (and mail lesson 1): the active subscribers (of a segment)
     not yet enrolled in the campaign; all of them while the campaign has no row."""
-    from sender.segments import count_active, parse, segment_condition
-
-    if segment and store.dialect == "sqlite":  # on the tag sets (see `segments.count_active`)
-        with store.engine.connect() as conn:
-            return int(conn.execute(count_active(parse(segment), campaign_id)).scalar() or 0)
-    conditions = [subscribers.c.status == "active"]
-    if segment:
-        conditions.append(segment_condition(segment, store.dialect))
-    if campaign_id is not None:
-        conditions.append(~sa.exists().where(enrolments.c.subscriber_id == subscribers.c.id,
-                                             enrolments.c.campaign_id == campaign_id))
-    with store.engine.connect() as conn:
-        # active subscribers (of a segment) not yet enrolled in a campaign
-        return int(conn.execute(sa.select(sa.func.count()).select_from(subscribers)
-                                .where(*conditions)).scalar() or 0)
+    return store.segment_size(segment, not_enrolled_in=campaign_id)
 
 
 # -- schedule -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from sender import segments
 from sender.store.base import AnyRow, StoreBase
-from sender.store.schema import campaigns, deliveries, newsletters, subscribers
+from sender.store.schema import campaigns, deliveries, enrolments, newsletters, subscribers
 
 
 class NewsletterQueries(StoreBase):
@@ -77,14 +77,20 @@ class NewsletterQueries(StoreBase):
             deliveries.c.lesson_key == key, deliveries.c.status != "queued")
         return [*self._segment(segment), ~delivered]
 
-    def segment_size(self, segment: str | None) -> int:
-        """How many subscribers a newsletter to `segment` (None: everyone) would reach now."""
+    def segment_size(self, segment: str | None, not_enrolled_in: int | None = None) -> int:
+        """How many subscribers a newsletter to `segment` (None: everyone) would reach now; of
+        those, with `not_enrolled_in`, how many are not enrolled in that campaign yet."""
+        if segment and self.dialect == "sqlite":  # on the tag sets (see `segments.count_active`)
+            query = segments.count_active(segments.parse(segment), not_enrolled_in)
+        else:
+            conditions = self._segment(segment)
+            if not_enrolled_in is not None:
+                conditions.append(~sa.exists().where(enrolments.c.subscriber_id == subscribers.c.id,
+                                                     enrolments.c.campaign_id == not_enrolled_in))
+            # count the active subscribers of a segment (not yet enrolled in a campaign)
+            query = sa.select(sa.func.count()).select_from(subscribers).where(*conditions)
         with self.engine.connect() as conn:
-            if segment and self.dialect == "sqlite":  # on the tag sets (see `segments.count_active`)
-                return int(conn.execute(segments.count_active(segments.parse(segment))).scalar() or 0)
-            # count the active subscribers of a segment
-            return int(conn.execute(sa.select(sa.func.count()).select_from(subscribers)
-                                    .where(*self._segment(segment))).scalar() or 0)
+            return int(conn.execute(query).scalar() or 0)
 
     def tags_in_use(self) -> list[str]:
         """The tags active subscribers carry, sorted: what a segment can be."""
