@@ -25,9 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from sender.errors import DripError
-from sender.store.schema import SUBSCRIBER_STATUSES, subscriber_tags, subscribers
+from sender.store.schema import subscriber_tags, subscribers
 
-NOT_ACTIVE = tuple(s for s in SUBSCRIBER_STATUSES if s != "active")
 MAX_LENGTH = 100  # newsletters.segment is a VARCHAR(100)
 KEYWORDS = ("AND", "OR", "NOT")
 _TOKEN = re.compile(r'\s*(?:(?P<paren>[()])|"(?P<quoted>[^"]*)"|(?P<open>")|(?P<word>[^\s()"]+))')
@@ -193,22 +192,22 @@ def count_active(expr: Expr, not_enrolled_in: int | None = None) -> Any:
     """SQLite: how many active subscribers match `expr` (and are not enrolled in the campaign
     `not_enrolled_in`), counted on sets of ids made from `subscriber_tags` (each tag one range
     of its key): a tag's rows, UNION for OR, INTERSECT for AND, EXCEPT for AND NOT, and every
-    subscriber EXCEPT for a NOT alone, then those who are not active taken out (few are), so
-    that no subscriber is read for its tags or its status: at a million subscribers, testing
-    each one was the cost."""
+    subscriber EXCEPT for a NOT alone, then those who are not active taken out (a partial index
+    of them, migration 0012), so that no subscriber is read for its tags or its status: at a
+    million subscribers, testing each one was the cost. Every operand comes out in id order,
+    so ORDER BY lets SQLite merge them as they stream instead of filling a temporary b-tree
+    (1M subscribers, (vip OR blog) AND NOT webinar: 115 ms merged, 202 ms in a b-tree)."""
     tags: list[str] = []
-    statuses = ", ".join(f"'{s}'" for s in NOT_ACTIVE)  # constants, not input
-    sql = f"{_chain(expr, tags)} EXCEPT SELECT id FROM subscribers WHERE status IN ({statuses})"
+    sql = f"{_chain(expr, tags)} EXCEPT SELECT id FROM subscribers WHERE status != 'active'"
     if not_enrolled_in is not None:
         sql += f" EXCEPT SELECT subscriber_id FROM enrolments WHERE campaign_id = {int(not_enrolled_in)}"
-    return _select(f"SELECT count(*) AS n FROM ({sql})", tags)
+    return _select(f"SELECT count(*) AS n FROM ({sql} ORDER BY 1)", tags)
 
 
 def _chain(expr: Expr, tags: list[str]) -> str:
     """`expr`'s set as one chain of set operations, read left to right (A UNION B EXCEPT C is
-    (A ∪ B) − C): SQLite runs a chain on one temporary b-tree, and copies a nested set into a
-    new one (a million subscribers: 204 ms flat, 355 ms nested). `tags` collects the tags,
-    bound as :t0, :t1..."""
+    (A ∪ B) − C): a nested set is a subquery SQLite must sort apart, so the chain is kept flat
+    where it can be. `tags` collects the tags, bound as :t0, :t1..."""
     if isinstance(expr, Tag):
         tags.append(expr.name)
         return f"SELECT subscriber_id FROM subscriber_tags WHERE tag = :t{len(tags) - 1}"

@@ -62,6 +62,21 @@ def test_a_segment_reads_its_tags_by_key(sqlite_url: str) -> None:
     store.close()
 
 
+def test_a_count_merges_sets_that_come_out_in_id_order(sqlite_url: str) -> None:
+    """Each set of a count streams in id order (a tag's key range, the partial index of those
+    not active), so SQLite merges them instead of copying them into temporary b-trees."""
+    store = Store(sqlite_url)
+    with store.engine.connect() as conn:
+        compiled = count_active(parse("(vip OR blog) AND NOT webinar")).compile(
+            conn, compile_kwargs={"literal_binds": True})
+        plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()]
+    assert [step for step in plan if step.startswith("MERGE")] == [
+        "MERGE (EXCEPT)", "MERGE (EXCEPT)", "MERGE (UNION)"], plan
+    assert "SCAN subscribers USING INDEX ix_subscribers_not_active" in plan, plan
+    assert not any("TEMP B-TREE" in step for step in plan), plan
+    store.close()
+
+
 def test_the_migration_fills_the_table_from_the_tags_already_there(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = sa.create_engine(url)
