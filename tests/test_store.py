@@ -7,7 +7,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from sender.store import MIGRATIONS, Store
+from sender.store import MIGRATIONS, Store, head_revision
 from sender.store.schema import deliveries, metadata
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -31,6 +31,30 @@ def test_migrations_create_the_schema_the_code_expects(db_url: str) -> None:
                                          "add_index", "remove_index"}
             and getattr(d[1], "name", None) not in own] == []
     store.close()
+
+
+def test_migrations_are_numbered_in_one_line_so_the_newest_number_is_the_head() -> None:
+    """`head_revision` reads the newest file's number instead of loading Alembic, which holds
+    only while each migration's revision is its file's number and revises the one before."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
+    numbers = sorted(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+    assert [r.revision for r in reversed(list(script.walk_revisions()))] == numbers
+    assert [r.down_revision for r in reversed(list(script.walk_revisions()))] == [None, *numbers[:-1]]
+    assert head_revision() == script.get_current_head() == numbers[-1]
+
+
+def test_a_store_at_the_newest_revision_opens_without_alembic(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    Store(db_url).close()  # migrated
+    with monkeypatch.context() as patched:
+        patched.setattr("alembic.command.upgrade", lambda *a: pytest.fail("Alembic ran again"))
+        store = Store(db_url)
+        with store.engine.connect() as conn:
+            version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        store.close()
+    assert version == head_revision()
 
 
 @pytest.mark.postgres
