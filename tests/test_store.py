@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -39,10 +40,11 @@ def test_migrations_are_numbered_in_one_line_so_the_newest_number_is_the_head() 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     script = ScriptDirectory.from_config(config)
-    numbers = sorted(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
-    assert [r.revision for r in reversed(list(script.walk_revisions()))] == numbers
-    assert [r.down_revision for r in reversed(list(script.walk_revisions()))] == [None, *numbers[:-1]]
-    assert head_revision() == script.get_current_head() == numbers[-1]
+    revisions = list(reversed(list(script.walk_revisions())))  # oldest first
+    for before, revision in zip([None, *revisions], revisions, strict=False):
+        assert Path(revision.path).name.startswith(f"{revision.revision}_"), revision.path
+        assert revision.down_revision == (before.revision if before else None), revision.path
+    assert head_revision() == script.get_current_head() == revisions[-1].revision
 
 
 def test_a_store_at_the_newest_revision_opens_without_alembic(
