@@ -5,7 +5,15 @@ from pathlib import Path
 import pytest
 
 from sender.store import Store
-from sender.subscribers import InvalidSubscriber, add_subscriber, clean_name, export_csv, import_csv
+from sender.subscribers import (
+    IMPORT_BATCH,
+    ImportStopped,
+    InvalidSubscriber,
+    add_subscriber,
+    clean_name,
+    export_csv,
+    import_csv,
+)
 
 NOW = datetime(2026, 1, 5, 12, tzinfo=UTC)
 
@@ -42,6 +50,30 @@ def test_bad_rows_are_reported_and_never_stop_the_import(tmp_path: Path, db_url:
     assert (old.name, old.tags, old.fields, old.consent_source) == (
         "Old", ["a", "b", "imported"], {"plan": "silver"}, "form")
     assert store.subscriber_by_email("ken@example.com") is None  # rejected rows write nothing
+    store.close()
+
+
+def test_a_database_failure_mid_import_keeps_the_batches_before_it_and_names_the_line(
+        tmp_path: Path, sqlite_url: str) -> None:
+    """Rows are written IMPORT_BATCH a transaction: a refusal keeps every batch before the one it
+    hit, says where it stopped, and importing the file again finishes the job."""
+    store = Store(sqlite_url)
+    rows = 2 * IMPORT_BATCH + 100  # the database refuses the row on line 2 * IMPORT_BATCH + 52
+    src = write(tmp_path / "big.csv",
+                "email,name\n" + "".join(f"p{i}@example.com,P {i}\n" for i in range(rows)))
+    with store.begin() as conn:  # what a full disk or a dropped connection would do, on one row
+        conn.exec_driver_sql(f"CREATE TRIGGER refuse BEFORE INSERT ON subscribers "
+                             f"WHEN NEW.email = 'p{2 * IMPORT_BATCH + 50}@example.com' "
+                             "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    with pytest.raises(ImportStopped) as stopped:
+        import_csv(store, src, now=NOW, consent_source="x")
+    assert (f"big.csv: line {2 * IMPORT_BATCH + 52}: the database refused it (disk full); "
+            f"the rows up to line {2 * IMPORT_BATCH + 1} are imported") in str(stopped.value)
+    assert len(store.subscribers()) == 2 * IMPORT_BATCH
+    with store.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER refuse")
+    report = import_csv(store, src, now=NOW, consent_source="x")
+    assert (report.new, report.updated, len(store.subscribers())) == (100, 2 * IMPORT_BATCH, rows)
     store.close()
 
 

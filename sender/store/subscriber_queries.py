@@ -7,6 +7,7 @@ Suppression outlives the subscriber row: it is kept by a hash of the address
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,10 +35,12 @@ class SubscriberQueries(StoreBase):
         tags: Sequence[str] = (),
         status: str = "active",
         consent_source: str | None = None,
+        conn: sa.Connection | None = None,
     ) -> tuple[int, bool]:
-        """Insert or update one subscriber by email; returns (id, created). An update
-        fills in what is given, merges custom fields and tags, and keeps status and consent."""
-        with self.begin() as conn:
+        """Insert or update one subscriber by email, in `conn`'s transaction or a new one;
+        returns (id, created). An update fills in what is given, merges custom fields and
+        tags, and keeps status and consent."""
+        with self.begin() if conn is None else contextlib.nullcontext(conn) as conn:
             # find subscriber by normalised email
             row = conn.execute(
                 sa.select(subscribers.c.id, subscribers.c.fields, subscribers.c.tags)
@@ -66,7 +69,8 @@ class SubscriberQueries(StoreBase):
             ).scalar()
         if new_id is None:  # it has been added since the SELECT: update it, as found now
             return self.upsert_subscriber(email, now=now, name=name, timezone=timezone, fields=fields,
-                                          tags=tags, status=status, consent_source=consent_source)
+                                          tags=tags, status=status, consent_source=consent_source,
+                                          conn=conn)
         return new_id, True
 
     def iter_subscribers(self, batch: int = 5000) -> Iterator[AnyRow]:

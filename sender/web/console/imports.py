@@ -46,7 +46,15 @@ from werkzeug.datastructures import FileStorage
 
 from sender.errors import DripError
 from sender.store import Store
-from sender.subscribers import KNOWN_COLUMNS, CsvSource, ImportReport, InvalidSubscriber, import_csv, open_csv
+from sender.subscribers import (
+    KNOWN_COLUMNS,
+    CsvSource,
+    ImportReport,
+    ImportStopped,
+    InvalidSubscriber,
+    import_csv,
+    open_csv,
+)
 from sender.web import drip
 from sender.web.console import NotFound, bp, page
 from sender.web.console.subscribers import split_tags
@@ -257,13 +265,13 @@ class Imports:
                                     status=options["status"], progress=advance, watch=watch)
             job.status = "done"
             path.unlink(missing_ok=True)  # personal data kept no longer than the import needs it
-        except InvalidSubscriber as exc:  # the upload is kept, so staff can see what was refused
+        except (InvalidSubscriber, ImportStopped) as exc:  # the upload is kept, so staff can see why
             job.status, job.error = "failed", str(exc).replace(str(path), job.name)
         except Exception as exc:
             log.exception("console import %s (%s) stopped", job.id, job.name)
             job.status = "failed"
-            job.error = (f"{type(exc).__name__}: {exc}; rows before it are imported; import the file "
-                         "again to finish (rows already imported are updated, not doubled)")
+            job.error = (f"{type(exc).__name__}: {exc}; import the file again to finish (rows "
+                         "already imported are updated, not doubled)")
         finally:
             self._save(job)
 
