@@ -106,7 +106,8 @@ def check_timezone(name: str | None) -> str | None:
 def add_subscriber(store: Store, email: str, *, now: datetime, name: str = "",
                    timezone: str | None = None, fields: dict[str, Any] | None = None,
                    tags: Sequence[str] = (), status: str = "active",
-                   consent_source: str | None = None, conn: Any = None) -> tuple[int, bool]:
+                   consent_source: str | None = None, conn: sa.Connection | None = None
+                   ) -> tuple[int, bool]:
     """Check and tidy a subscriber's details, then add or update them (`Store.upsert_subscriber`,
     in `conn`'s transaction if given). Raises InvalidSubscriber for what cannot be stored."""
     if status not in STATUSES:
@@ -538,7 +539,7 @@ def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
 
 def _import_row(store: Store, src: CsvSource, line: int, cells: list[str], report: ImportReport,
                 seen: dict[str, int], *, now: datetime, tags: Sequence[str], status: str,
-                consent_source: str | None, conn: Any) -> None:
+                consent_source: str | None, conn: sa.Connection) -> None:
     def cell(ours: str) -> str:
         i = src.columns.get(ours)
         return cells[i] if i is not None and i < len(cells) else ""
