@@ -1,3 +1,4 @@
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,7 +10,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from sender.store import MIGRATIONS, Store, head_revision
-from sender.store.schema import deliveries, metadata
+from sender.store.schema import deliveries, metadata, subscribers
+from tests.conftest import DEADLINE, wait_until
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -57,6 +59,30 @@ def test_a_store_at_the_newest_revision_opens_without_alembic(
             version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
         store.close()
     assert version == head_revision()
+
+
+@pytest.mark.postgres
+def test_an_address_another_writer_adds_meanwhile_is_updated_not_lost(pg_url: str) -> None:
+    """Two writers, one address: the one whose insert finds the other's row once that commits
+    updates it instead, in a transaction of its own."""
+    store = Store(pg_url)
+    with store.engine.connect() as other:
+        other.execute(subscribers.insert().values(email="a@example.com", name="", fields={}, tags=["x"],
+                                                  status="active", created_at=NOW, updated_at=NOW))
+        result: list[tuple[int, bool]] = []
+        writer = threading.Thread(target=lambda: result.append(
+            store.upsert_subscriber("a@example.com", now=NOW, name="Ann", tags=["y"])))
+        writer.start()  # its SELECT misses the uncommitted row; its insert waits for it
+        with store.engine.connect() as watch:
+            assert wait_until(lambda: watch.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()")).scalar()), "the second writer never waited"
+        other.commit()
+    writer.join(DEADLINE)
+    row = store.subscriber_by_email("a@example.com")
+    assert result == [(row.id, False)]
+    assert (row.name, row.tags) == ("Ann", ["x", "y"])
+    store.close()
 
 
 @pytest.mark.postgres

@@ -40,9 +40,9 @@ class SubscriberQueries(StoreBase):
         """Insert or update one subscriber by email, in `conn`'s transaction or a new one;
         returns (id, created). An update fills in what is given, merges custom fields and
         tags, and keeps status and consent."""
-        with self.begin() if conn is None else contextlib.nullcontext(conn) as conn:
+        with self.begin() if conn is None else contextlib.nullcontext(conn) as tx:
             # find subscriber by normalised email
-            row = conn.execute(
+            row = tx.execute(
                 sa.select(subscribers.c.id, subscribers.c.fields, subscribers.c.tags)
                 .where(subscribers.c.email == email)
             ).first()
@@ -57,17 +57,18 @@ class SubscriberQueries(StoreBase):
                 if tags:
                     values["tags"] = sorted({*(row.tags or []), *tags})
                 # update an existing subscriber's profile
-                conn.execute(subscribers.update().where(subscribers.c.id == row.id).values(**values))
+                tx.execute(subscribers.update().where(subscribers.c.id == row.id).values(**values))
                 return row.id, False
             # add a subscriber, unless another writer (a second import) added the address meanwhile
-            new_id = conn.execute(
+            new_id = tx.execute(
                 self._insert(subscribers).values(
                     email=email, fields=fields or {}, tags=sorted(set(tags)), status=status,
                     consent_source=consent_source, consent_at=now if consent_source else None,
                     created_at=now, name=name, timezone=timezone, updated_at=now,
                 ).on_conflict_do_nothing(index_elements=["email"]).returning(subscribers.c.id)
             ).scalar()
-        if new_id is None:  # it has been added since the SELECT: update it, as found now
+        if new_id is None:  # it has been added since the SELECT: update it, as found now (in
+            # `conn`'s transaction, or a new one: this one is over)
             return self.upsert_subscriber(email, now=now, name=name, timezone=timezone, fields=fields,
                                           tags=tags, status=status, consent_source=consent_source,
                                           conn=conn)
