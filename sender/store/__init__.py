@@ -79,6 +79,7 @@ def make_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True, json_deserializer=orjson.loads)
 
 
+@functools.cache  # the files do not change under a running process; every Store asks
 def head_revision() -> str:
     """The newest migration's revision: each is numbered, its revision the number its file
     starts with, each revising the one before (a test holds them to it)."""
